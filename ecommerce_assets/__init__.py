@@ -1,0 +1,1 @@
+"""ecommerce_assets: an e-commerce data platform built on Dagster software-defined assets."""

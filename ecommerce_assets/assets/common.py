@@ -1,0 +1,35 @@
+"""What every layer's asset outputs share: warehouse schema, Pandera type, column schema."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pandera.pandas as pa
+
+from ..schemas import dagster_type, table_schema
+
+WAREHOUSE_IO = "warehouse_io_manager"
+
+
+def table_out(
+    model: type[pa.DataFrameModel],
+    *,
+    schema: str,
+    group: str,
+    description: str,
+    partition_expr: str | None = None,
+    **kwargs: Any,
+) -> dg.AssetOut:
+    """An ``AssetOut`` typed by ``model`` and stored as ``<schema>.<asset name>``."""
+    metadata: dict[str, Any] = {"schema": schema, "dagster/column_schema": table_schema(model)}
+    if partition_expr:
+        metadata["partition_expr"] = partition_expr
+    return dg.AssetOut(
+        dagster_type=dagster_type(model),
+        metadata=metadata,
+        group_name=group,
+        description=description,
+        io_manager_key=WAREHOUSE_IO,
+        **kwargs,
+    )

@@ -1,0 +1,119 @@
+"""``python -m ecommerce_assets.build``: materialize everything for every complete delivery.
+
+One run covers all delivery days (partitioned assets use single-run backfills), recorded in the
+project's Dagster instance so ``dagster dev`` shows the materializations and check results
+afterwards. With an empty landing zone, a demo one (the reference dataset) is generated first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from .definitions import build_definitions
+from .landing import complete_deliveries
+from .runner import materialize_days
+from .settings import load_settings
+
+
+def _instance() -> dg.DagsterInstance:
+    """The project's instance: ``DAGSTER_HOME``, else ``./dagster_home`` (what bin/build sets)."""
+    if not os.environ.get("DAGSTER_HOME"):
+        local = Path("dagster_home")
+        if not (local / "dagster.yaml").is_file():
+            raise SystemExit(
+                "DAGSTER_HOME is not set and ./dagster_home/dagster.yaml does not exist: run from "
+                "the project root (or use bin/build), or export DAGSTER_HOME."
+            )
+        os.environ["DAGSTER_HOME"] = str(local.resolve())
+    return dg.DagsterInstance.get()
+
+
+def _table_counts(warehouse: Path) -> list[tuple[str, str, int]]:
+    with duckdb.connect(str(warehouse)) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "ORDER BY table_schema, table_name"
+        ).fetchall()
+        return [
+            (schema, name, con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0])
+            for schema, name in tables
+        ]
+
+
+def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
+    with duckdb.connect(str(warehouse)) as con:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables "
+            "WHERE table_schema = 'staging' AND table_name = 'stg_quarantine'"
+        ).fetchone()[0]
+        if not exists:
+            return []
+        return con.execute(
+            "SELECT table_name, reason, count(*) FROM staging.stg_quarantine "
+            "GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--no-demo",
+        action="store_true",
+        help="fail instead of generating a demo landing zone when none exists",
+    )
+    args = parser.parse_args(argv)
+    settings = load_settings()
+    deliveries = complete_deliveries(settings.landing_dir)
+    if not deliveries:
+        if args.no_demo:
+            print(f"No complete delivery in {settings.landing_dir}.", file=sys.stderr)
+            return 2
+        from .generate import generate_landing_zone
+
+        print(f"No deliveries in {settings.landing_dir}: generating the demo dataset (2024) …")
+        generate_landing_zone(settings.landing_dir)
+        deliveries = complete_deliveries(settings.landing_dir)
+    first, last = min(deliveries), max(deliveries)
+    instance = _instance()
+    defs = build_definitions(settings)
+    print(
+        f"Materializing every asset and check for {len(deliveries)} deliveries "
+        f"({first} … {last}) in one run into {settings.warehouse} …"
+    )
+    result = materialize_days(defs, first, last, instance=instance, raise_on_error=False)
+
+    print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
+    print(f"\nWarehouse {settings.warehouse.resolve()}")
+    for schema, name, rows in _table_counts(settings.warehouse):
+        print(f"  {schema + '.' + name:<40} {rows:>12,} rows")
+    quarantine = _quarantine_summary(settings.warehouse)
+    if quarantine:
+        print("\nQuarantine (staging.stg_quarantine)")
+        for table, reason, rows in quarantine:
+            print(f"  {table:<12} {reason:<32} {rows:>8,}")
+    checks = result.get_asset_check_evaluations()
+    if checks:
+        failed = [c for c in checks if not c.passed]
+        print(f"\nAsset checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
+        for check in failed:
+            print(f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}")
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                error = event.step_failure_data.error
+                print(f"\nStep {event.step_key} failed: {error.message if error else ''}")
+    print(
+        f"\nDagster instance: {os.environ['DAGSTER_HOME']} — open the UI with `bin/ui` "
+        "(http://127.0.0.1:3000) to see these materializations and checks."
+    )
+    return 0 if result.success else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

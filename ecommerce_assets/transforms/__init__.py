@@ -1,0 +1,1 @@
+"""Pure transforms, one module per layer: DataFrames in, DataFrames out, no Dagster."""
