@@ -42,11 +42,10 @@ def quote_ident(name: str) -> str:
 
 
 def _lock_holder(message: str) -> str:
-    match = re.search(r"Conflicting lock is held in (.+?)(?: \(PID (\d+)\))?(?:\.|$| by)", message)
+    match = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", message)
     if not match:
         return "another process"
-    program, pid = match.group(1), match.group(2)
-    return f"{program} (PID {pid})" if pid else program
+    return f"{match.group(1)} (PID {match.group(2)})"
 
 
 @contextmanager
