@@ -26,20 +26,25 @@ def materialize_days(
     last: date,
     *,
     instance: dg.DagsterInstance | None = None,
-    selection: str | Sequence[str] | None = None,
+    selection: str | Sequence[str] | dg.AssetSelection | None = None,
     raise_on_error: bool = True,
     tags: dict[str, str] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize ``selection`` (default: every asset and check) for ``first``..``last`` at once.
+
+    ``selection`` uses Dagster's selection syntax (``"group:raw"``, ``"key:stg_orders+"``); a list
+    of such strings is their union.
 
     Partitioned assets use their single-run backfill policy: each step reads the whole range once.
     """
     job = defs.resolve_implicit_global_asset_job_def()
     run_tags = {**range_tags(first, last), **(tags or {})}
     if selection is not None:
-        asset_selection = dg.AssetSelection.from_coercible(
-            [selection] if isinstance(selection, str) else list(selection)
-        )
+        if isinstance(selection, dg.AssetSelection):
+            asset_selection = selection
+        else:
+            parts = [selection] if isinstance(selection, str) else list(selection)
+            asset_selection = dg.AssetSelection.from_string(" or ".join(parts))
         graph = defs.resolve_asset_graph()
         job = job.get_subset(
             asset_selection=asset_selection.resolve(graph),

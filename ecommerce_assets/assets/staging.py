@@ -11,7 +11,8 @@ import pandas as pd
 
 from ..contract import TABLES
 from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine
-from ..transforms.staging import stage_table
+from ..partitions import window_days
+from ..transforms.staging import complete_audit, stage_table
 from .common import table_out
 from .raw import raw_asset_name
 
@@ -103,6 +104,7 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
                 {k: int(v) for k, v in quarantine["table_name"].value_counts().sort_index().items()}
             )},
         )
-        yield dg.Output(pd.concat(audits, ignore_index=True), output_name="stg_load_audit")
+        audit = complete_audit(pd.concat(audits, ignore_index=True), list(TABLES), window_days(context))
+        yield dg.Output(audit, output_name="stg_load_audit")
 
     return staging_tables

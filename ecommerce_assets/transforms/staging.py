@@ -147,6 +147,17 @@ def _output(spec: TableSpec, column: ColumnSpec) -> str:
     return _v(column.name)
 
 
+def complete_audit(audit: pd.DataFrame, tables: list[str], days: list) -> pd.DataFrame:
+    """One audit row per table and day of the window, zeros where a table had no rows that day."""
+    grid = pd.MultiIndex.from_product(
+        [tables, pd.to_datetime(days).astype("datetime64[ns]")],
+        names=["table_name", "delivery_date"],
+    )
+    counts = [c for c in audit.columns if c not in ("table_name", "delivery_date")]
+    out = audit.set_index(["table_name", "delivery_date"]).reindex(grid, fill_value=0)
+    return conform(out[counts].reset_index(), StgLoadAudit)
+
+
 @dataclass(frozen=True)
 class StageResult:
     """Staged rows, quarantined rows and the per-day audit of one table."""
