@@ -67,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="fail instead of generating a demo landing zone when none exists",
     )
+    parser.add_argument("--demo-scale", type=float, default=1.0, help="scale of the demo data")
+    parser.add_argument(
+        "--demo-days", type=int, default=366, help="days of demo data from 2024-01-01"
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     deliveries = complete_deliveries(settings.landing_dir)
@@ -76,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         from .generate import generate_landing_zone
 
-        print(f"No deliveries in {settings.landing_dir}: generating the demo dataset (2024) …")
-        generate_landing_zone(settings.landing_dir)
+        print(f"No deliveries in {settings.landing_dir}: generating a demo landing zone …")
+        generate_landing_zone(settings.landing_dir, scale=args.demo_scale, days=args.demo_days)
         deliveries = complete_deliveries(settings.landing_dir)
     first, last = min(deliveries), max(deliveries)
     instance = _instance()

@@ -76,7 +76,8 @@ def connect(
             if time.monotonic() >= deadline:
                 holder = _lock_holder(message)
                 raise WarehouseLockedError(
-                    f"The warehouse {database} is locked by {holder}; waited {lock_timeout_s:.0f}s. "
+                    f"The warehouse {database} is locked by {holder}; "
+                    f"waited {lock_timeout_s:.0f}s. "
                     "Close that process (a DuckDB CLI, notebook or BI tool on the file, or a "
                     "concurrent run) and re-run; nothing was written."
                 ) from exc
@@ -141,7 +142,7 @@ def write_slice(
     """Replace one slice (a time window of ``partition[0]``, or the whole table) in one transaction.
 
     Columns are matched by name. A column the table lacks is added (nullable); a column whose type
-    changed, or an output column that the declared schema lacks, fails the write and changes nothing.
+    changed, or an output column the declared schema lacks, fails the write and changes nothing.
     """
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
     con.register("__ecommerce_frame", df)
@@ -153,7 +154,7 @@ def write_slice(
         undeclared = [c for c in df.columns if c not in declared]
         if undeclared:
             raise SchemaEvolutionError(
-                f"{schema}.{table}: output has columns {undeclared} that its schema does not declare"
+                f"{schema}.{table}: output has columns {undeclared} that its schema lacks"
             )
         missing = [name for name, _, nullable in columns if name not in df.columns and not nullable]
         if missing:
@@ -181,10 +182,8 @@ def write_slice(
                         )
             if partition is not None:
                 column, start, end = partition
-                con.execute(
-                    f"DELETE FROM {fq} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} < ?",
-                    [start, end],
-                )
+                col = quote_ident(column)
+                con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
             else:
                 con.execute(f"DELETE FROM {fq}")
             if len(df):

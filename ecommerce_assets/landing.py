@@ -49,7 +49,7 @@ def parse_day(name: str) -> date | None:
 
 
 def complete_deliveries(landing_dir: Path) -> dict[date, Path]:
-    """Delivery folders that carry ``_SUCCESS``, by date. Folders still being written are skipped."""
+    """Delivery folders that carry ``_SUCCESS``, by date (folders being written are skipped)."""
     if not landing_dir.is_dir():
         return {}
     found = {}
@@ -150,9 +150,7 @@ def read_raw(
             continue
         groups.setdefault(tuple(header), []).append((day, path))
 
-    frames = [
-        _read_group(spec, header, files, report) for header, files in groups.items()
-    ]
+    frames = [_read_group(spec, header, files, report) for header, files in groups.items()]
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty_raw_frame(spec)

@@ -36,6 +36,4 @@ def window_days(context: dg.AssetExecutionContext) -> list[date]:
     """The delivery days a (possibly multi-day, single-run backfill) step covers."""
     window = context.partition_time_window
     start: datetime = window.start
-    return [
-        (start + timedelta(days=i)).date() for i in range((window.end - window.start).days)
-    ]
+    return [(start + timedelta(days=i)).date() for i in range((window.end - window.start).days)]

@@ -56,7 +56,7 @@ def test_failed_insert_rolls_back_and_keeps_previous_content(tmp_path: Path) -> 
 
 
 def test_stock_io_manager_loses_the_table_where_ours_keeps_it(tmp_path: Path) -> None:
-    """The stock failure (DELETE committed, INSERT fails) reproduced, then ours on the same input."""
+    """The stock failure (DELETE committed, INSERT failed) reproduced, then ours on that input."""
     stock_db = tmp_path / "stock.duckdb"
 
     def run(io_manager: dg.IOManagerDefinition | dg.ConfigurableIOManager, df: pd.DataFrame):
@@ -71,7 +71,9 @@ def test_stock_io_manager_loses_the_table_where_ours_keeps_it(tmp_path: Path) ->
     stock = DuckDBPandasIOManager(database=str(stock_db))
     assert run(stock, five).success
     assert not run(stock, six_cols).success
-    assert rows(stock_db, "SELECT count(*) FROM s.t", stock=True) == [(0,)]  # the stock manager lost the rows
+    assert rows(stock_db, "SELECT count(*) FROM s.t", stock=True) == [
+        (0,)
+    ]  # the stock manager lost the rows
 
     ours_db = tmp_path / "ours.duckdb"
     ours = DuckDBWarehouseIOManager(database=str(ours_db))
@@ -98,8 +100,12 @@ def test_stock_io_manager_swaps_reordered_columns(tmp_path: Path) -> None:
     db = tmp_path / "stock.duckdb"
     daily = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-03")
     frames = {
-        "2024-01-01": pd.DataFrame({"d": pd.to_datetime(["2024-01-01"]), "qty": [2], "price": [9.5]}),
-        "2024-01-02": pd.DataFrame({"d": pd.to_datetime(["2024-01-02"]), "price": [19.5], "qty": [3]}),
+        "2024-01-01": pd.DataFrame(
+            {"d": pd.to_datetime(["2024-01-01"]), "qty": [2], "price": [9.5]}
+        ),
+        "2024-01-02": pd.DataFrame(
+            {"d": pd.to_datetime(["2024-01-02"]), "price": [19.5], "qty": [3]}
+        ),
     }
 
     @dg.asset(name="t", partitions_def=daily, metadata={"schema": "s", "partition_expr": "d"})
@@ -108,7 +114,10 @@ def test_stock_io_manager_swaps_reordered_columns(tmp_path: Path) -> None:
 
     for io_manager, path in (
         (DuckDBPandasIOManager(database=str(db)), db),
-        (DuckDBWarehouseIOManager(database=str(tmp_path / "ours.duckdb")), tmp_path / "ours.duckdb"),
+        (
+            DuckDBWarehouseIOManager(database=str(tmp_path / "ours.duckdb")),
+            tmp_path / "ours.duckdb",
+        ),
     ):
         for key in frames:
             dg.materialize([t], partition_key=key, resources={"io_manager": io_manager})
@@ -219,9 +228,9 @@ def test_lock_held_by_another_process_fails_with_its_name(tmp_path: Path) -> Non
     write(db, frame("2024-01-01", qty=[1], price=[1.0]))
     holder = _hold_lock(db, 30)
     try:
-        with pytest.raises(WarehouseLockedError, match=rf"PID {holder.pid}.*Close that process"):
-            with connect(db, lock_timeout_s=1.0):
-                pass
+        expected = rf"PID {holder.pid}.*Close that process"
+        with pytest.raises(WarehouseLockedError, match=expected), connect(db, lock_timeout_s=1.0):
+            pass
     finally:
         holder.kill()
         holder.wait()

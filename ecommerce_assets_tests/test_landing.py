@@ -50,7 +50,11 @@ def test_columns_are_read_by_header_name_with_bom_and_crlf(tmp_path: Path) -> No
     deliver(
         tmp_path,
         "2024-01-01",
-        {"orders.csv": "\ufeff" + reordered + "\r\n12.50,7,placed,3,2024-01-01 10:00:00,paypal,0\r\n"},
+        {
+            "orders.csv": "\ufeff"
+            + reordered
+            + "\r\n12.50,7,placed,3,2024-01-01 10:00:00,paypal,0\r\n"
+        },
     )
     deliver(tmp_path, "2024-01-02", {"orders.csv": HEADER + "\n8,4,2024-01-02 09:00:00,x,y,1,2\n"})
     df = read_raw(tmp_path, ORDERS, [date(2024, 1, 1), date(2024, 1, 2)], NOW, ReadReport())
@@ -109,7 +113,9 @@ def test_extra_column_is_ignored_with_a_warning_and_absent_file_is_zero_rows(
     df = read_raw(tmp_path, ORDERS, [date(2024, 1, 1), date(2024, 1, 2)], NOW, report)
     assert "coupon_code" not in df.columns and len(df) == 1
     assert any("unknown column(s) ['coupon_code'] ignored" in w for w in report.warnings)
-    assert any("orders.csv: absent, orders has zero rows on 2024-01-02" in w for w in report.warnings)
+    assert any(
+        "orders.csv: absent, orders has zero rows on 2024-01-02" in w for w in report.warnings
+    )
 
 
 def test_empty_and_header_only_files_are_zero_rows(tmp_path: Path) -> None:

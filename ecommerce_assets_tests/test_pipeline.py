@@ -134,9 +134,13 @@ def test_raw_keeps_text_and_lineage(staged_zone: Built) -> None:
     )
     rows = sum(staged_zone.manifest(d)["tables"]["orders"]["rows"] for d in staged_zone.days())
     assert lineage == (rows, 5, 2, malformed)
-    types = dict(staged_zone.query("SELECT column_name, column_type FROM (DESCRIBE raw.raw_orders)"))
+    types = dict(
+        staged_zone.query("SELECT column_name, column_type FROM (DESCRIBE raw.raw_orders)")
+    )
     assert types["order_amount"] == "VARCHAR" and types["delivery_date"] == "DATE"
-    types = dict(staged_zone.query("SELECT column_name, column_type FROM (DESCRIBE staging.stg_orders)"))
+    types = dict(
+        staged_zone.query("SELECT column_name, column_type FROM (DESCRIBE staging.stg_orders)")
+    )
     assert types["order_amount"] == "DECIMAL(12,2)" and types["order_ts"] == "TIMESTAMP"
 
 
@@ -170,22 +174,24 @@ def test_redelivery_replaces_the_day_and_missing_column_fails_it(tmp_path: Path)
     header = lines[0].split(",")
     ts = header.index("order_ts")
     orders_csv.write_text(
-        "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != ts) for line in lines[:1])
+        "\n".join(
+            ",".join(c for i, c in enumerate(line.split(",")) if i != ts) for line in lines[:1]
+        )
         + "\n"
     )
     snapshot = {
         t: built.query(f"SELECT count(*) FROM raw.raw_{t} WHERE delivery_date = '2024-01-02'")
         for t in TABLE_NAMES
     }
-    result = materialize_days(
-        built.defs, day, day, selection="group:raw", raise_on_error=False
-    )
+    result = materialize_days(built.defs, day, day, selection="group:raw", raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.is_step_failure)
     message = failure.step_failure_data.error.message
     assert "2024-01-02/orders.csv, line 1: required column 'order_ts' is missing" in message
     for table, count in snapshot.items():
-        got = built.query(f"SELECT count(*) FROM raw.raw_{table} WHERE delivery_date = '2024-01-02'")
+        got = built.query(
+            f"SELECT count(*) FROM raw.raw_{table} WHERE delivery_date = '2024-01-02'"
+        )
         assert got == count, table
 
 

@@ -5,7 +5,15 @@ import json
 import pandas as pd
 import pytest
 
-from ecommerce_assets.contract import EVENTS, ORDER_ITEMS, ORDERS, PRODUCTS, REVIEWS, USERS, TableSpec
+from ecommerce_assets.contract import (
+    EVENTS,
+    ORDER_ITEMS,
+    ORDERS,
+    PRODUCTS,
+    REVIEWS,
+    USERS,
+    TableSpec,
+)
 from ecommerce_assets.landing import empty_raw_frame
 from ecommerce_assets.schemas import STAGED_MODELS
 from ecommerce_assets.transforms.staging import stage_table
@@ -253,7 +261,12 @@ def test_review_dates_and_ratings() -> None:
             "helpful_votes": "0",
         }
 
-    rows = [review("1", "5"), review("2", "7"), review("3", "4", "2024-03-09"), review("4", "4", "2024-03-11")]
+    rows = [
+        review("1", "5"),
+        review("2", "7"),
+        review("3", "4", "2024-03-09"),
+        review("4", "4", "2024-03-11"),
+    ]
     result = stage_table(REVIEWS, raw_frame(REVIEWS, rows))
     assert reasons(result) == [
         (3, "out_of_range:rating"),
@@ -262,7 +275,9 @@ def test_review_dates_and_ratings() -> None:
     ]
 
 
-@pytest.mark.parametrize("table", ["users", "products", "orders", "order_items", "events", "reviews"])
+@pytest.mark.parametrize(
+    "table", ["users", "products", "orders", "order_items", "events", "reviews"]
+)
 def test_empty_input_gives_typed_empty_outputs(table: str) -> None:
     from ecommerce_assets.contract import TABLES
 

@@ -1,7 +1,7 @@
 """Raw layer: each delivered CSV as text, one partition per delivery day, plus lineage columns."""
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -15,8 +15,10 @@ from .common import table_out
 RAW_SCHEMA = "raw"
 GROUP = "raw"
 
+
 def raw_asset_name(table: str) -> str:
     return f"raw_{table}"
+
 
 def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     """All six raw tables as one multi-asset, so a day's headers are checked before any write."""
@@ -56,7 +58,7 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
                     check_delivery(deliveries[day], specs, report)
         except DeliveryError as exc:
             raise dg.Failure(description=str(exc)) from exc
-        ingested_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        ingested_at = datetime.now(UTC).replace(tzinfo=None)
         for name in selected:
             table_report = ReadReport()
             frame = read_raw(landing.root, TABLES[name], days, ingested_at, table_report)

@@ -10,8 +10,8 @@ import dagster as dg
 import pandas as pd
 
 from ..contract import TABLES
-from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine
 from ..partitions import window_days
+from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine
 from ..transforms.staging import complete_audit, stage_table
 from .common import table_out
 from .raw import raw_asset_name
@@ -28,8 +28,10 @@ _GRAIN = {
     "reviews": "One row per review.",
 }
 
+
 def stg_asset_name(table: str) -> str:
     return f"stg_{table}"
+
 
 def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
     outs = {
@@ -74,7 +76,9 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
-    def staging_tables(context: dg.AssetExecutionContext, **raw: pd.DataFrame) -> Iterator[dg.Output]:
+    def staging_tables(
+        context: dg.AssetExecutionContext, **raw: pd.DataFrame
+    ) -> Iterator[dg.Output]:
         quarantines, audits = [], []
         staged_orders = None
         for name in TABLES:
@@ -100,11 +104,18 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         yield dg.Output(
             quarantine,
             output_name="stg_quarantine",
-            metadata={"rows_by_table": dg.MetadataValue.json(
-                {k: int(v) for k, v in quarantine["table_name"].value_counts().sort_index().items()}
-            )},
+            metadata={
+                "rows_by_table": dg.MetadataValue.json(
+                    {
+                        k: int(v)
+                        for k, v in quarantine["table_name"].value_counts().sort_index().items()
+                    }
+                )
+            },
         )
-        audit = complete_audit(pd.concat(audits, ignore_index=True), list(TABLES), window_days(context))
+        audit = complete_audit(
+            pd.concat(audits, ignore_index=True), list(TABLES), window_days(context)
+        )
         yield dg.Output(audit, output_name="stg_load_audit")
 
     return staging_tables

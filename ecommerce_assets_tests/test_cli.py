@@ -1,0 +1,98 @@
+"""The commands a user runs: ``dagster definitions validate`` and the build module."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from ecommerce_assets.generate import generate_landing_zone
+from ecommerce_assets.partitions import delivery_partitions
+
+from .conftest import START
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def project_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "dagster_home"
+    home.mkdir(exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "ECOMMERCE_LANDING_DIR": str(tmp_path / "landing"),
+        "ECOMMERCE_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
+    }
+
+
+def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_dagster_definitions_validate(tmp_path: Path) -> None:
+    dagster = Path(sys.executable).parent / "dagster"
+    result = run(
+        [str(dagster), "definitions", "validate", "-w", "workspace.yaml"], project_env(tmp_path)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Validation successful" in result.stdout + result.stderr
+
+
+def test_partitions_line_up_with_complete_deliveries(tmp_path: Path) -> None:
+    generate_landing_zone(tmp_path, seed=1, scale=0.05, start=START, days=4, clean=True)
+    (tmp_path / "2024-01-04" / "_SUCCESS").unlink()  # still being written: not a partition yet
+    keys = delivery_partitions(tmp_path).get_partition_keys()
+    assert keys == ["2024-01-01", "2024-01-02", "2024-01-03"]
+
+
+def test_build_generates_a_demo_zone_and_records_runs_in_the_instance(tmp_path: Path) -> None:
+    env = project_env(tmp_path)
+    result = run(
+        [
+            sys.executable,
+            "-m",
+            "ecommerce_assets.build",
+            "--demo-days",
+            "3",
+            "--demo-scale",
+            "0.05",
+        ],
+        env,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "generating a demo landing zone" in result.stdout
+    assert "SUCCESS" in result.stdout
+    assert str(tmp_path / "warehouse.duckdb") in result.stdout
+    with duckdb.connect(env["ECOMMERCE_WAREHOUSE"]) as con:
+        staged = con.execute(
+            "SELECT count(DISTINCT delivery_date) FROM staging.stg_orders"
+        ).fetchone()
+    assert staged == (3,)
+    os.environ["DAGSTER_HOME"], old = env["DAGSTER_HOME"], os.environ.get("DAGSTER_HOME")
+    try:
+        with dg.DagsterInstance.get() as instance:
+            runs = instance.get_runs()
+            assert len(runs) == 1 and runs[0].is_success
+            record = instance.get_latest_materialization_event(dg.AssetKey("stg_orders"))
+            assert record is not None
+            partitions = instance.get_materialized_partitions(dg.AssetKey("stg_orders"))
+            assert partitions == {"2024-01-01", "2024-01-02", "2024-01-03"}
+    finally:
+        if old is None:
+            del os.environ["DAGSTER_HOME"]
+        else:
+            os.environ["DAGSTER_HOME"] = old
+
+
+def test_build_exits_non_zero_when_a_delivery_breaks_the_contract(tmp_path: Path) -> None:
+    env = project_env(tmp_path)
+    generate_landing_zone(
+        Path(env["ECOMMERCE_LANDING_DIR"]), seed=5, scale=0.05, start=START, days=2,
+        rates={"missing_column": 1.0},
+    )  # fmt: skip
+    result = run([sys.executable, "-m", "ecommerce_assets.build", "--no-demo"], env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "FAILURE" in result.stdout and "is missing from the header" in result.stdout
