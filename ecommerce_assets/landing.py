@@ -23,6 +23,8 @@ from .contract import SUCCESS_MARKER, TableSpec
 from .io_manager import fetch_frame
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Tokens that matter for line ends: a quote toggles quoting; CRLF, CR and LF end a record.
+_LINE_END_TOKEN = re.compile(rb'"|\r\n|\r|\n')
 
 RAW_LINEAGE_COLUMNS = (
     "delivery_date",
@@ -77,7 +79,52 @@ def read_header(path: Path) -> list[str]:
         ) from exc
     if not text.strip():
         return []
-    return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+    try:
+        return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
+    except csv.Error as exc:
+        raise DeliveryError(f"{path}, line 1: the header cannot be parsed as CSV ({exc})") from exc
+
+
+def find_line_end_defect(path: Path) -> str | None:
+    """Where a file's line ends break the contract (LF or CRLF, one per file), else None.
+
+    DuckDB's strict CSV reader takes the line end of the header for the whole file and fails the
+    entire scan, without naming a line, on a CR outside quotes that does not end a CRLF, or on a
+    line ending differently from the header. Quoted fields may hold any line ends. Returns
+    ``"line N, column C: ..."`` (N counts records, header = 1, as ``line_number`` does).
+    """
+    data = path.read_bytes()
+    if b"\r" not in data:
+        return None
+    crlf = data.count(b"\r\n")
+    if crlf == data.count(b"\r") == data.count(b"\n"):
+        return None  # a pure CRLF file (the common case) without scanning
+    expected: bytes | None = None
+    quoted = False
+    line, line_start = 1, 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    for match in _LINE_END_TOKEN.finditer(data):
+        token = match.group()
+        if token == b'"':
+            quoted = not quoted
+            continue
+        if quoted:
+            continue
+        column = match.start() - line_start + 1
+        if token == b"\r":
+            return (
+                f"line {line}, column {column}: a carriage return (CR) outside quotes that is "
+                "not part of a CRLF line end"
+            )
+        if expected is None:
+            expected = token
+        elif token != expected:
+            names = {b"\n": "LF", b"\r\n": "CRLF"}
+            return (
+                f"line {line}, column {column}: the line ends with {names[token]} but the file's "
+                f"header ends with {names[expected]} (mixed line ends)"
+            )
+        line, line_start = line + 1, match.end()
+    return None
 
 
 @dataclass
@@ -117,6 +164,11 @@ def check_delivery(folder: Path, specs: Iterable[TableSpec], report: ReadReport)
     for spec in specs:
         path = folder / spec.file_name
         if path.is_file():
+            defect = find_line_end_defect(path)
+            if defect is not None:
+                raise DeliveryError(
+                    f"{path}, {defect}; the delivery of {folder.name} is not loaded"
+                )
             _checked_header(path, spec, report)
 
 
@@ -154,10 +206,20 @@ def read_raw(
     frames = [f for f in frames if len(f)]
     if not frames:
         return empty_raw_frame(spec)
-    out = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    out = _concat(frames)
     out["ingested_at"] = pd.Timestamp(ingested_at).tz_localize(None).as_unit("ns")
-    out = out.sort_values(["delivery_date", "line_number"], kind="stable", ignore_index=True)
+    order = np.lexsort((out["line_number"].to_numpy(), out["delivery_date"].to_numpy()))
+    out = out.take(order).reset_index(drop=True)
     return out[[*spec.column_names, *RAW_LINEAGE_COLUMNS]]
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """Column-wise numpy concatenation: pandas' concat is slow on all-NULL object columns."""
+    if len(frames) == 1:
+        return frames[0]
+    return pd.DataFrame(
+        {name: np.concatenate([f[name].to_numpy() for f in frames]) for name in frames[0].columns}
+    )
 
 
 def empty_raw_frame(spec: TableSpec) -> pd.DataFrame:
@@ -179,55 +241,67 @@ def _read_group(
 ) -> pd.DataFrame:
     """Read files that share one header in a single DuckDB scan."""
     paths = [str(path) for _, path in files]
-    day_of = {str(path): day for day, path in files}
-    # Lineage paths are relative to the landing zone, never absolute machine paths.
-    rel_of = {str(path): f"{day.isoformat()}/{path.name}" for day, path in files}
+    # Lineage: per file index, its delivery day and its path relative to the landing zone (never
+    # an absolute machine path). Rows carry only DuckDB's file_index; the rest is a numpy take.
+    file_days = np.array([np.datetime64(day.isoformat(), "ns") for day, _ in files])
+    file_names = np.array([f"{day.isoformat()}/{path.name}" for day, path in files], dtype=object)
     columns = {name: "VARCHAR" for name in header}
     con = duckdb.connect()
     try:
         select = ", ".join(f'"{name}"' for name in spec.column_names)
-        good = fetch_frame(
-            con,
-            f"SELECT {select}, filename FROM read_csv($paths, auto_detect=false, header=true, "
-            "delim=',', quote='\"', escape='\"', columns=$columns, store_rejects=true, "
-            "filename=true, strict_mode=true)",
-            {"paths": paths, "columns": columns},
-        )
+        try:
+            good = fetch_frame(
+                con,
+                f"SELECT {select}, file_index FROM read_csv($paths, auto_detect=false, "
+                "header=true, delim=',', quote='\"', escape='\"', columns=$columns, "
+                "store_rejects=true, strict_mode=true)",
+                {"paths": paths, "columns": columns},
+            )
+        except duckdb.InvalidInputException as exc:
+            # The whole scan failed and DuckDB names no line: say which file and line if we can.
+            for _, path in files:
+                defect = find_line_end_defect(path)
+                if defect is not None:
+                    raise DeliveryError(
+                        f"{path}, {defect}; the delivery of {path.parent.name} is not loaded"
+                    ) from exc
+            raise DeliveryError(
+                f"{', '.join(paths)}: DuckDB cannot read the file(s): {exc}"
+            ) from exc
         rejects = fetch_frame(
             con,
-            "SELECT s.file_path AS filename, e.line AS line_number, "
+            "SELECT e.file_id AS file_index, e.line AS line_number, "
             "first(e.csv_line ORDER BY e.column_idx) AS raw_line, "
             "first(e.error_type || ': ' || e.error_message ORDER BY e.column_idx) "
             "AS parse_error "
-            "FROM reject_errors e JOIN reject_scans s USING (scan_id, file_id) "
-            "GROUP BY ALL",
+            "FROM reject_errors e GROUP BY ALL ORDER BY 1, 2",
         )
     finally:
         con.close()
     report.files_read += len(files)
 
-    good["line_number"] = np.zeros(len(good), dtype="int64")
-    rejected_by_file = {name: grp for name, grp in rejects.groupby("filename", sort=False)}
-    positions = good.groupby("filename", sort=False).indices
-    for name, idx in positions.items():
-        bad = rejected_by_file.get(name)
-        bad_lines = (
-            np.sort(bad["line_number"].to_numpy(dtype="int64")) if bad is not None else np.array([])
-        )
-        total = len(idx) + len(bad_lines)
-        lines = np.arange(2, total + 2, dtype="int64")
-        if len(bad_lines):
-            lines = lines[~np.isin(lines, bad_lines)]
-        good.loc[good.index[idx], "line_number"] = lines[: len(idx)]
-    good["raw_line"] = None
-    good["parse_error"] = None
+    file_index = good["file_index"].to_numpy(dtype="int64")
+    # DuckDB returns a plain scan in file order: the k-th good record of a file is on record line
+    # k + 2, shifted past the lines DuckDB rejected in that file.
+    lines = good.groupby("file_index", sort=False).cumcount().to_numpy(dtype="int64") + 2
+    for index, bad in rejects.groupby("file_index", sort=False):
+        rows = np.flatnonzero(file_index == index)
+        bad_lines = np.sort(bad["line_number"].to_numpy(dtype="int64"))
+        candidates = np.arange(2, len(rows) + len(bad_lines) + 2, dtype="int64")
+        lines[rows] = candidates[~np.isin(candidates, bad_lines)][: len(rows)]
+    good["line_number"] = lines
+    good["raw_line"] = np.full(len(good), None, dtype=object)
+    good["parse_error"] = np.full(len(good), None, dtype=object)
     if len(rejects):
-        bad_rows = pd.DataFrame({name: [None] * len(rejects) for name in spec.column_names})
-        bad_rows["filename"] = rejects["filename"].to_numpy()
+        bad_rows = pd.DataFrame(
+            {name: np.full(len(rejects), None, dtype=object) for name in spec.column_names}
+        )
+        bad_rows["file_index"] = rejects["file_index"].to_numpy(dtype="int64")
         bad_rows["line_number"] = rejects["line_number"].to_numpy(dtype="int64")
-        bad_rows["raw_line"] = rejects["raw_line"].str.strip("\r\n").to_numpy()
-        bad_rows["parse_error"] = rejects["parse_error"].to_numpy()
-        good = pd.concat([good, bad_rows], ignore_index=True)
-    good["delivery_date"] = pd.to_datetime(good["filename"].map(day_of)).astype("datetime64[ns]")
-    good["source_file"] = good["filename"].map(rel_of)
-    return good.drop(columns=["filename"])
+        bad_rows["raw_line"] = rejects["raw_line"].str.strip("\r\n").to_numpy(dtype=object)
+        bad_rows["parse_error"] = rejects["parse_error"].to_numpy(dtype=object)
+        good = _concat([good, bad_rows[good.columns]])
+    index = good["file_index"].to_numpy(dtype="int64")
+    good["delivery_date"] = file_days[index]
+    good["source_file"] = file_names[index]
+    return good.drop(columns=["file_index"])
