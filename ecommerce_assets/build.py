@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -71,6 +72,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--demo-days", type=int, default=366, help="days of demo data from 2024-01-01"
     )
+    parser.add_argument(
+        "--first", type=date.fromisoformat, help="first delivery day (default: the oldest)"
+    )
+    parser.add_argument(
+        "--last", type=date.fromisoformat, help="last delivery day (default: the newest)"
+    )
+    parser.add_argument(
+        "--no-checks", action="store_true", help="materialize the assets without their checks"
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     deliveries = complete_deliveries(settings.landing_dir)
@@ -83,14 +93,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"No deliveries in {settings.landing_dir}: generating a demo landing zone …")
         generate_landing_zone(settings.landing_dir, scale=args.demo_scale, days=args.demo_days)
         deliveries = complete_deliveries(settings.landing_dir)
-    first, last = min(deliveries), max(deliveries)
+    first, last = args.first or min(deliveries), args.last or max(deliveries)
     instance = _instance()
     defs = build_definitions(settings)
+    count = sum(first <= day <= last for day in deliveries)
     print(
-        f"Materializing every asset and check for {len(deliveries)} deliveries "
-        f"({first} … {last}) in one run into {settings.warehouse} …"
+        f"Materializing every asset{'' if args.no_checks else ' and check'} for {count} "
+        f"deliveries ({first} … {last}) in one run into {settings.warehouse} …"
     )
-    result = materialize_days(defs, first, last, instance=instance, raise_on_error=False)
+    result = materialize_days(
+        defs, first, last, instance=instance, raise_on_error=False, checks=not args.no_checks
+    )
 
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
     print(f"\nWarehouse {settings.warehouse.resolve()}")

@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import dagster as dg
 
+from .assets.aggregates import build_aggregate_assets
 from .assets.common import WAREHOUSE_IO
+from .assets.dimensions import build_dimension_assets
+from .assets.facts import build_fact_assets
+from .assets.quality import build_quality_assets
 from .assets.raw import build_raw_assets
 from .assets.staging import build_staging_assets
+from .automation import apply_automation, build_automation
+from .checks import build_checks
 from .io_manager import DuckDBWarehouseIOManager
-from .partitions import delivery_partitions
+from .partitions import delivery_partitions, partitions_end_from_env
 from .resources import LandingZone
 from .settings import Settings, load_settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
     """Everything, for one landing zone and warehouse (tests pass temporary ones)."""
-    partitions = delivery_partitions(settings.landing_dir)
-    assets = [build_raw_assets(partitions), build_staging_assets(partitions)]
-    return dg.Definitions(
+    partitions = delivery_partitions(settings.landing_dir, partitions_end_from_env())
+    assets = [
+        build_raw_assets(partitions),
+        build_staging_assets(partitions),
+        *build_dimension_assets(partitions),
+        *build_fact_assets(partitions),
+        *build_aggregate_assets(partitions),
+        *build_quality_assets(partitions),
+    ]
+    defs = dg.Definitions(
         assets=assets,
+        asset_checks=build_checks(partitions),
+        **build_automation(partitions, settings),
         resources={
             "landing": LandingZone(path=str(settings.landing_dir)),
             WAREHOUSE_IO: DuckDBWarehouseIOManager(
@@ -29,6 +44,8 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         # paying Dagster's process start-up per step.
         executor=dg.in_process_executor,
     )
+    # Declarative automation for what is not partitioned by delivery (automation.py).
+    return apply_automation(defs)
 
 
 @dg.definitions

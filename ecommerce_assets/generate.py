@@ -36,7 +36,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -1262,6 +1264,60 @@ def generate_landing_zone(
     }
 
 
+def _is_complete(folder: Path) -> bool:
+    return (folder / C.SUCCESS_MARKER).is_file()
+
+
+def release_day(source: Path, target: Path) -> None:
+    """Deliver one generated day folder like a source system: the files, then ``_SUCCESS`` last.
+
+    An existing target is a re-delivery: its ``_SUCCESS`` goes first, so the day is never seen
+    complete with a mix of old and new files.
+    """
+    target.mkdir(parents=True, exist_ok=True)
+    (target / C.SUCCESS_MARKER).unlink(missing_ok=True)
+    for path in sorted(source.iterdir()):
+        if path.is_file() and path.name != C.SUCCESS_MARKER:
+            _write_atomic(target / path.name, path.read_bytes())
+    (target / C.SUCCESS_MARKER).write_bytes(b"")
+
+
+def live_deliveries(
+    out: Path,
+    *,
+    interval_s: float,
+    max_days: int | None = None,
+    initial: int = 0,
+    log: Callable[[str], None] = print,
+    **generate_kwargs: object,
+) -> list[date]:
+    """Live demo: deliver the generated days missing from ``out``, one every ``interval_s``.
+
+    The whole period (``start``, ``days`` and the other ``generate_landing_zone`` arguments) is
+    generated once into a scratch folder, so every delivered day belongs to the same consistent
+    world as the days already in ``out`` (same seed and scale give identical files). Days already
+    complete in ``out`` are skipped; ``initial`` days are delivered at once, then one per interval,
+    at most ``max_days`` in all. Returns the days delivered.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    released: list[date] = []
+    with tempfile.TemporaryDirectory(prefix=".live-", dir=out.parent) as scratch:
+        generate_landing_zone(Path(scratch), **generate_kwargs)  # type: ignore[arg-type]
+        pending = sorted(
+            p for p in Path(scratch).iterdir() if p.is_dir() and not _is_complete(out / p.name)
+        )
+        if max_days is not None:
+            pending = pending[:max_days]
+        for i, folder in enumerate(pending):
+            if i >= max(initial, 1):
+                time.sleep(interval_s)
+            release_day(folder, out / folder.name)
+            released.append(date.fromisoformat(folder.name))
+            log(f"delivered {folder.name} to {out} ({len(pending) - i - 1} more to come)")
+    return released
+
+
 def _parse_rate(text: str) -> tuple[str, float]:
     name, sep, value = text.partition("=")
     if not sep:
@@ -1286,7 +1342,35 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=366)
     parser.add_argument("--clean", action="store_true", help="inject no defects")
     parser.add_argument("--rate", type=_parse_rate, action="append", default=[], metavar="NAME=R")
+    parser.add_argument(
+        "--live",
+        action="store_true",
+        help="live demo: deliver the days missing from --out one every --interval seconds",
+    )
+    parser.add_argument("--interval", type=float, default=10.0, help="seconds between deliveries")
+    parser.add_argument("--max-days", type=int, default=None, help="--live: deliver at most N days")
+    parser.add_argument("--initial", type=int, default=0, help="--live: deliver N days at once")
     args = parser.parse_args(argv)
+    if args.live:
+        try:
+            live_deliveries(
+                args.out,
+                interval_s=args.interval,
+                max_days=args.max_days,
+                initial=args.initial,
+                log=lambda msg: print(msg, flush=True),
+                seed=args.seed,
+                scale=args.scale,
+                start=args.start,
+                days=args.days,
+                clean=args.clean,
+                rates=dict(args.rate),
+            )
+        except ValueError as exc:
+            parser.error(str(exc))
+        except KeyboardInterrupt:
+            return 130
+        return 0
     try:
         summary = generate_landing_zone(
             args.out,

@@ -101,7 +101,11 @@ def fetch_frame(
         if isinstance(dtype, pd.DatetimeTZDtype):
             continue
         if str(dtype).startswith("datetime64") and str(dtype) != "datetime64[ns]":
-            df[name] = df[name].astype("datetime64[ns]")
+            try:
+                df[name] = df[name].astype("datetime64[ns]")
+            except (OverflowError, pd.errors.OutOfBoundsDatetime):
+                pass  # e.g. an SCD2 valid_to of 9999-12-31: stays microseconds
+
     return df
 
 

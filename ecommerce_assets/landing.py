@@ -77,6 +77,8 @@ def read_header(path: Path) -> list[str]:
         raise DeliveryError(
             f"{path}, line 1, column {exc.start + 1}: the header is not valid UTF-8"
         ) from exc
+    # A CR-only file has no LF: its first "line" is the whole file; find_line_end_defect names it.
+    text = text.split("\r", 1)[0]
     if not text.strip():
         return []
     try:
@@ -86,19 +88,20 @@ def read_header(path: Path) -> list[str]:
 
 
 def find_line_end_defect(path: Path) -> str | None:
-    """Where a file's line ends break the contract (LF or CRLF, one per file), else None.
+    """Where a file's line ends are inconsistent, else None.
 
-    DuckDB's strict CSV reader takes the line end of the header for the whole file and fails the
-    entire scan, without naming a line, on a CR outside quotes that does not end a CRLF, or on a
-    line ending differently from the header. Quoted fields may hold any line ends. Returns
-    ``"line N, column C: ..."`` (N counts records, header = 1, as ``line_number`` does).
+    DuckDB's strict CSV reader takes the line end of the header (LF, CRLF, or CR alone) for the
+    whole file and fails the entire scan, without naming a line, when a record outside quotes ends
+    differently (a stray CR in an LF or CRLF file, mixed LF and CRLF). Quoted fields may hold any
+    line ends. Returns ``"line N, column C: ..."`` (N counts records, header = 1, like
+    ``line_number``; C counts bytes).
     """
     data = path.read_bytes()
-    if b"\r" not in data:
-        return None
-    crlf = data.count(b"\r\n")
-    if crlf == data.count(b"\r") == data.count(b"\n"):
-        return None  # a pure CRLF file (the common case) without scanning
+    if b"\r" not in data or b"\n" not in data:
+        return None  # LF only, or CR only: consistent
+    if data.count(b"\r\n") == data.count(b"\r") == data.count(b"\n"):
+        return None  # CRLF only (the common case), without scanning
+    names = {b"\n": "LF", b"\r\n": "CRLF", b"\r": "CR"}
     expected: bytes | None = None
     quoted = False
     line, line_start = 1, 3 if data.startswith(b"\xef\xbb\xbf") else 0
@@ -109,19 +112,18 @@ def find_line_end_defect(path: Path) -> str | None:
             continue
         if quoted:
             continue
-        column = match.start() - line_start + 1
-        if token == b"\r":
-            return (
-                f"line {line}, column {column}: a carriage return (CR) outside quotes that is "
-                "not part of a CRLF line end"
-            )
         if expected is None:
             expected = token
         elif token != expected:
-            names = {b"\n": "LF", b"\r\n": "CRLF"}
+            column = match.start() - line_start + 1
+            what = (
+                "a carriage return (CR) outside quotes that is not part of a line end"
+                if token == b"\r"
+                else f"the line ends with {names[token]}"
+            )
             return (
-                f"line {line}, column {column}: the line ends with {names[token]} but the file's "
-                f"header ends with {names[expected]} (mixed line ends)"
+                f"line {line}, column {column}: {what}, but the file's header ends with "
+                f"{names[expected]} (line ends must not be mixed)"
             )
         line, line_start = line + 1, match.end()
     return None
@@ -160,16 +162,17 @@ def _checked_header(path: Path, spec: TableSpec, report: ReadReport) -> list[str
 
 
 def check_delivery(folder: Path, specs: Iterable[TableSpec], report: ReadReport) -> None:
-    """Validate every file's header of a delivery before anything of it is read or written."""
+    """Validate every file's header and line ends before anything of a delivery is written."""
     for spec in specs:
         path = folder / spec.file_name
         if path.is_file():
+            _checked_header(path, spec, report)
+            # Line ends DuckDB cannot parse would fail the whole scan later, without a line.
             defect = find_line_end_defect(path)
             if defect is not None:
                 raise DeliveryError(
                     f"{path}, {defect}; the delivery of {folder.name} is not loaded"
                 )
-            _checked_header(path, spec, report)
 
 
 def read_raw(

@@ -29,6 +29,7 @@ def materialize_days(
     selection: str | Sequence[str] | dg.AssetSelection | None = None,
     raise_on_error: bool = True,
     tags: dict[str, str] | None = None,
+    checks: bool = True,
 ) -> dg.ExecuteInProcessResult:
     """Materialize ``selection`` (default: every asset and check) for ``first``..``last`` at once.
 
@@ -39,8 +40,10 @@ def materialize_days(
     """
     job = defs.resolve_implicit_global_asset_job_def()
     run_tags = {**range_tags(first, last), **(tags or {})}
-    if selection is not None:
-        if isinstance(selection, dg.AssetSelection):
+    if selection is not None or not checks:
+        if selection is None:
+            asset_selection = dg.AssetSelection.all()
+        elif isinstance(selection, dg.AssetSelection):
             asset_selection = selection
         else:
             parts = [selection] if isinstance(selection, str) else list(selection)
@@ -48,7 +51,7 @@ def materialize_days(
         graph = defs.resolve_asset_graph()
         job = job.get_subset(
             asset_selection=asset_selection.resolve(graph),
-            asset_check_selection=asset_selection.resolve_checks(graph),
+            asset_check_selection=asset_selection.resolve_checks(graph) if checks else set(),
         )
     return job.execute_in_process(
         instance=instance or dg.DagsterInstance.ephemeral(),

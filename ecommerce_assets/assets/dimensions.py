@@ -1,0 +1,124 @@
+"""Dimensions (schema ``marts``): calendar, payment methods, SCD2 users and products.
+
+Unpartitioned: each SCD2 dimension is rebuilt from every staged delivery (the default
+all-partitions mapping), and its surrogate keys are deterministic, so a rebuild never moves the
+key of an existing version (``transforms/dimensions.py``).
+"""
+
+from datetime import date
+from typing import Any
+
+import dagster as dg
+import pandas as pd
+import pandera.pandas as pa
+
+from ..schemas import (
+    DimDate,
+    DimPaymentMethod,
+    DimProducts,
+    DimUsers,
+    dagster_type,
+    table_schema,
+)
+from ..transforms.dimensions import (
+    build_dim_date,
+    build_dim_payment_method,
+    build_dim_products,
+    build_dim_users,
+)
+from .common import WAREHOUSE_IO
+
+MARTS_SCHEMA = "marts"
+GROUP = "dimensions"
+
+
+def table_asset_kwargs(
+    model: type[pa.DataFrameModel],
+    *,
+    group: str,
+    description: str,
+    partition_expr: str | None = None,
+    schema: str = MARTS_SCHEMA,
+) -> dict[str, Any]:
+    """Keyword arguments of ``dg.asset`` for a single table typed by ``model`` in ``schema``."""
+    metadata: dict[str, Any] = {"schema": schema, "dagster/column_schema": table_schema(model)}
+    if partition_expr:
+        metadata["partition_expr"] = partition_expr
+    return {
+        "dagster_type": dagster_type(model),
+        "metadata": metadata,
+        "group_name": group,
+        "description": description,
+        "io_manager_key": WAREHOUSE_IO,
+    }
+
+
+def columns_in(*columns: str, **kwargs: Any) -> dg.AssetIn:
+    """An input that loads only ``columns`` (the I/O manager honours ``columns`` metadata)."""
+    return dg.AssetIn(metadata={"columns": list(columns)}, **kwargs)
+
+
+def calendar_years(partitions_def: dg.PartitionsDefinition) -> tuple[date, date]:
+    """Whole calendar years around the deliveries, including the day before the first delivery
+    (its late events): new deliveries within the year need no dim_date rebuild."""
+    first = date.fromisoformat(partitions_def.get_first_partition_key())
+    last = date.fromisoformat(partitions_def.get_last_partition_key())
+    start = date.fromordinal(first.toordinal() - 1)
+    return date(start.year, 1, 1), date(last.year, 12, 31)
+
+
+def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    @dg.asset(
+        name="dim_date",
+        **table_asset_kwargs(
+            DimDate,
+            group=GROUP,
+            description="One row per calendar day (whole years covering every delivery and the "
+            "day before the first). Key date_key = YYYYMMDD.",
+        ),
+    )
+    def dim_date(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        first, last = calendar_years(partitions_def)
+        return build_dim_date(first, last)
+
+    @dg.asset(
+        name="dim_payment_method",
+        **table_asset_kwargs(
+            DimPaymentMethod,
+            group=GROUP,
+            description="One row per payment method of the contract plus 'unknown' (key 0), "
+            "with its type: card, wallet, bank or gift card.",
+        ),
+    )
+    def dim_payment_method(context: dg.AssetExecutionContext) -> pd.DataFrame:
+        return build_dim_payment_method()
+
+    @dg.asset(
+        name="dim_users",
+        ins={"stg_users": dg.AssetIn()},
+        **table_asset_kwargs(
+            DimUsers,
+            group=GROUP,
+            description="One row per user version (SCD type 2) plus the unknown member "
+            "(user_sk 0). A new version when name, email, country or city changes; "
+            "user_sk is a stable hash of (user_id, valid_from).",
+        ),
+    )
+    def dim_users(context: dg.AssetExecutionContext, stg_users: pd.DataFrame) -> pd.DataFrame:
+        return build_dim_users(stg_users)
+
+    @dg.asset(
+        name="dim_products",
+        ins={"stg_products": dg.AssetIn()},
+        **table_asset_kwargs(
+            DimProducts,
+            group=GROUP,
+            description="One row per product version (SCD type 2) plus the unknown member "
+            "(product_sk 0). A new version when name, category, subcategory, price, cost or "
+            "supplier changes; product_sk is a stable hash of (product_id, valid_from).",
+        ),
+    )
+    def dim_products(context: dg.AssetExecutionContext, stg_products: pd.DataFrame) -> pd.DataFrame:
+        return build_dim_products(stg_products)
+
+    return [dim_date, dim_payment_method, dim_users, dim_products]

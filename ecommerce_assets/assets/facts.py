@@ -1,0 +1,133 @@
+"""Facts (schema ``marts``), partitioned by delivery day with single-run backfills.
+
+Each step reads the same delivery days of its staged inputs and the whole dimensions (only the
+columns an as-of join needs), and replaces its days in the warehouse (``delivery_date``).
+"""
+
+import dagster as dg
+import pandas as pd
+
+from ..schemas import FactEvents, FactOrderItems, FactOrders, FactReviews
+from ..transforms.facts import (
+    build_fact_events,
+    build_fact_order_items,
+    build_fact_orders,
+    build_fact_reviews,
+)
+from .dimensions import columns_in, table_asset_kwargs
+
+GROUP = "facts"
+_USERS = ("user_sk", "user_id", "valid_from")
+_PRODUCTS = ("product_sk", "product_id", "valid_from", "cost")
+
+
+def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+    common = {
+        "partitions_def": partitions_def,
+        "backfill_policy": dg.BackfillPolicy.single_run(),
+    }
+
+    def kwargs(model: type, description: str) -> dict:
+        return {
+            **common,
+            **table_asset_kwargs(
+                model, group=GROUP, description=description, partition_expr="delivery_date"
+            ),
+        }
+
+    @dg.asset(
+        name="fact_orders",
+        ins={
+            "stg_orders": dg.AssetIn(),
+            "stg_order_items": dg.AssetIn(),
+            "dim_users": columns_in(*_USERS),
+            "dim_payment_method": dg.AssetIn(),
+        },
+        **kwargs(
+            FactOrders,
+            "One row per order: user version at order time, payment method, item count, units, "
+            "gross, discount, shipping, net = Σ line net + shipping, the source's order_amount "
+            "and an amount-mismatch flag (|order_amount − net| > 0.01).",
+        ),
+    )
+    def fact_orders(
+        context: dg.AssetExecutionContext,
+        stg_orders: pd.DataFrame,
+        stg_order_items: pd.DataFrame,
+        dim_users: pd.DataFrame,
+        dim_payment_method: pd.DataFrame,
+    ) -> pd.DataFrame:
+        return build_fact_orders(stg_orders, stg_order_items, dim_users, dim_payment_method)
+
+    @dg.asset(
+        name="fact_order_items",
+        ins={
+            "stg_orders": dg.AssetIn(),
+            "stg_order_items": dg.AssetIn(),
+            "dim_users": columns_in(*_USERS),
+            "dim_products": columns_in(*_PRODUCTS),
+            "dim_payment_method": dg.AssetIn(),
+        },
+        **kwargs(
+            FactOrderItems,
+            "One row per order line (the sales fact): product and user versions at order time, "
+            "exact line gross / discount / net, unit cost and margin of the product version then "
+            "valid, order status.",
+        ),
+    )
+    def fact_order_items(
+        context: dg.AssetExecutionContext,
+        stg_orders: pd.DataFrame,
+        stg_order_items: pd.DataFrame,
+        dim_users: pd.DataFrame,
+        dim_products: pd.DataFrame,
+        dim_payment_method: pd.DataFrame,
+    ) -> pd.DataFrame:
+        return build_fact_order_items(
+            stg_orders, stg_order_items, dim_users, dim_products, dim_payment_method
+        )
+
+    @dg.asset(
+        name="fact_events",
+        ins={
+            "stg_events": dg.AssetIn(),
+            "dim_users": columns_in(*_USERS),
+            "dim_products": columns_in(*_PRODUCTS),
+        },
+        **kwargs(
+            FactEvents,
+            "One row per click-stream event, in the delivery it arrived in (late arrivals keep "
+            "their event_date): session, user and product versions at event time, event type, "
+            "time, value.",
+        ),
+    )
+    def fact_events(
+        context: dg.AssetExecutionContext,
+        stg_events: pd.DataFrame,
+        dim_users: pd.DataFrame,
+        dim_products: pd.DataFrame,
+    ) -> pd.DataFrame:
+        return build_fact_events(stg_events, dim_users, dim_products)
+
+    @dg.asset(
+        name="fact_reviews",
+        ins={
+            "stg_reviews": dg.AssetIn(),
+            "dim_users": columns_in(*_USERS),
+            "dim_products": columns_in(*_PRODUCTS),
+        },
+        **kwargs(
+            FactReviews,
+            "One row per review: product and user versions valid at the end of the review day, "
+            "rating, text and its length, helpful votes.",
+        ),
+    )
+    def fact_reviews(
+        context: dg.AssetExecutionContext,
+        stg_reviews: pd.DataFrame,
+        dim_users: pd.DataFrame,
+        dim_products: pd.DataFrame,
+    ) -> pd.DataFrame:
+        return build_fact_reviews(stg_reviews, dim_users, dim_products)
+
+    return [fact_orders, fact_order_items, fact_events, fact_reviews]

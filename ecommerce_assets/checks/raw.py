@@ -1,0 +1,175 @@
+"""Checks on the raw layer (all warnings: raw keeps everything as delivered, staging decides).
+
+- ``malformed_lines``: records DuckDB could not parse (they go to the quarantine).
+- ``unexpected_columns``: files of the run's days with columns the contract does not know.
+- ``row_count_anomaly``: a delivery's row count outside mean ± 3σ of the previous 14 deliveries.
+- ``delivery_freshness``: the newest delivery in the landing zone is loaded (see below).
+- ``column_schema_change`` (Dagster's ``build_column_schema_change_checks``): the table's columns
+  or types changed between its two latest materializations.
+
+Freshness is measured against the landing zone, not the wall clock: demo deliveries are dated
+2024, so "older than a day" would always fail. The check warns when the landing zone holds a
+complete delivery newer than the newest partition materialized for the table, i.e. data the
+sources delivered that the warehouse does not have yet. The newest delivery's age in days
+(wall clock) is reported as metadata.
+"""
+
+from datetime import UTC, date, datetime, timedelta
+
+import dagster as dg
+import pandas as pd
+
+from ..contract import TABLES
+from ..landing import complete_deliveries, read_header
+from .anomalies import HISTORY_DELIVERIES, row_count_anomalies
+from .common import Check, Env, Outcome, count_failing
+
+RAW = "raw"
+MAX_LAG_DAYS = 0
+
+
+def _malformed(table: str) -> Check:
+    def evaluate(env: Env) -> Outcome:
+        return count_failing(
+            env,
+            f"{RAW}.raw_{table}",
+            "parse_error IS NOT NULL",
+            select="delivery_date, source_file, line_number, parse_error, raw_line",
+        )
+
+    return Check(
+        f"raw_{table}",
+        "malformed_lines",
+        "Counts records DuckDB could not parse (wrong field count, broken quoting); staging "
+        "quarantines them as malformed_line.",
+        evaluate,
+    )
+
+
+def _unexpected_columns(table: str) -> Check:
+    spec = TABLES[table]
+
+    def evaluate(env: Env) -> Outcome:
+        root = env.context.resources.landing.root
+        deliveries = complete_deliveries(root)
+        days = env.window.days() or list(deliveries)
+        rows = []
+        files = 0
+        for day in days:
+            path = deliveries.get(day, root / day.isoformat()) / spec.file_name
+            if day not in deliveries or not path.is_file() or path.stat().st_size == 0:
+                continue
+            files += 1
+            extra = [c for c in read_header(path) if c not in spec.column_names]
+            if extra:
+                rows.append(
+                    {"file": f"{day}/{spec.file_name}", "unknown_columns": ", ".join(extra)}
+                )
+        return Outcome(files, len(rows), pd.DataFrame(rows))
+
+    return Check(
+        f"raw_{table}",
+        "unexpected_columns",
+        "Counts delivered files whose header has columns the contract does not know (ignored "
+        "when loading).",
+        evaluate,
+        threshold="0 files with unknown columns",
+    )
+
+
+def _row_count_anomaly(table: str) -> Check:
+    def evaluate(env: Env) -> Outcome:
+        lookback = 2 * HISTORY_DELIVERIES
+        where = env.window.where(lookback_days=lookback)
+        counts = {
+            (d.date() if isinstance(d, datetime) else d): int(n)
+            for d, n in env.con.execute(
+                f"SELECT CAST(delivery_date AS DATE), count(*) FROM {RAW}.raw_{table} "
+                f"WHERE {where} GROUP BY 1"
+            ).fetchall()
+        }
+        deliveries = complete_deliveries(env.context.resources.landing.root)
+        days = env.window.days() or sorted(deliveries)
+        if not days:
+            return Outcome(0, 0)
+        # A delivered day whose file was absent has zero rows: count it as a zero delivery.
+        lo, hi = min(days) - timedelta(days=lookback), max(days)
+        for day in deliveries:
+            if day not in counts and lo <= day <= hi:
+                counts[day] = 0
+        judged, found = row_count_anomalies(counts, days)
+        sample = pd.DataFrame(
+            [
+                {
+                    "delivery_date": a.day,
+                    "rows": a.rows,
+                    "mean_of_last_14": round(a.mean, 1),
+                    "low": round(a.low, 1),
+                    "high": round(a.high, 1),
+                }
+                for a in found
+            ]
+        )
+        return Outcome(judged, len(found), sample, {"deliveries_judged": judged})
+
+    return Check(
+        f"raw_{table}",
+        "row_count_anomaly",
+        "Warns when a delivery's row count is outside mean ± 3σ of the previous 14 deliveries "
+        "(needs 7 earlier deliveries; counted from the warehouse's per-day history).",
+        evaluate,
+        threshold="count within mean ± 3σ of the last 14 deliveries",
+    )
+
+
+def _freshness(table: str) -> Check:
+    asset = f"raw_{table}"
+
+    def evaluate(env: Env) -> Outcome:
+        deliveries = complete_deliveries(env.context.resources.landing.root)
+        newest_landing = max(deliveries) if deliveries else None
+        loaded = env.context.instance.get_materialized_partitions(dg.AssetKey(asset))
+        newest_loaded = max((date.fromisoformat(k[:10]) for k in loaded), default=None)
+        lag = (
+            (newest_landing - newest_loaded).days
+            if newest_landing and newest_loaded
+            else (0 if newest_landing is None else None)
+        )
+        today = datetime.now(UTC).date()
+        meta = {
+            "newest_delivery_in_landing_zone": str(newest_landing),
+            "newest_delivery_loaded": str(newest_loaded),
+            "lag_days": dg.MetadataValue.int(-1 if lag is None else lag),
+            "newest_delivery_age_days": dg.MetadataValue.int(
+                (today - newest_landing).days if newest_landing else -1
+            ),
+        }
+        passed = lag is not None and lag <= MAX_LAG_DAYS
+        sample = (
+            None
+            if passed
+            else pd.DataFrame(
+                [{"landing_zone_newest": newest_landing, "warehouse_newest": newest_loaded}]
+            )
+        )
+        return Outcome(1, 0 if passed else 1, sample, meta, passed=passed)
+
+    return Check(
+        asset,
+        "delivery_freshness",
+        "The newest complete delivery in the landing zone is loaded into this table.",
+        evaluate,
+        threshold=f"warehouse at most {MAX_LAG_DAYS} delivery days behind the landing zone",
+    )
+
+
+def raw_checks() -> list[Check]:
+    checks = []
+    for table in TABLES:
+        checks += [
+            _malformed(table),
+            _unexpected_columns(table),
+            _row_count_anomaly(table),
+            _freshness(table),
+        ]
+    return checks

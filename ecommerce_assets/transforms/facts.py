@@ -1,0 +1,268 @@
+"""Facts: staged rows of one or more deliveries linked to the dimensions, money in DECIMAL.
+
+Money arrives as float64 (the staged frames) and is cast to its contract DECIMAL first; every
+amount is then exact: a line's net is ``round(quantity × unit_price × (1 − discount), 2)`` (DuckDB
+rounds DECIMAL half away from zero), and order totals are sums of those rounded cents.
+
+Dimension links are as-of joins: the version with ``valid_from <= ts`` and the greatest
+``valid_from`` (the version valid at ``ts``); if the key exists but ``ts`` precedes its first
+version (a profile delivered after the fact), its earliest version; if the key is unknown (or
+NULL: anonymous events, events without a product), the unknown member, surrogate key 0. Only
+``(sk, business key, valid_from)`` is needed, so ``valid_to`` is never loaded here.
+"""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+
+from ..schemas import FactEvents, FactOrderItems, FactOrders, FactReviews, conform
+
+_DATE_KEY = "CAST(strftime({ts}, '%Y%m%d') AS INTEGER)"
+
+
+def _date_key(ts: str) -> str:
+    return _DATE_KEY.format(ts=ts)
+
+
+def _connect(frames: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the frames registered and the dimension version views."""
+    con = duckdb.connect()
+    for name, frame in frames.items():
+        con.register(f"{name}_df", frame)
+    if "dim_users" in frames:
+        con.execute(
+            "CREATE TEMP TABLE user_versions AS SELECT user_sk AS sk, user_id AS id, "
+            "CAST(valid_from AS TIMESTAMP) AS valid_from FROM dim_users_df WHERE user_sk <> 0"
+        )
+    if "dim_products" in frames:
+        con.execute(
+            "CREATE TEMP TABLE product_versions AS SELECT product_sk AS sk, product_id AS id, "
+            "CAST(valid_from AS TIMESTAMP) AS valid_from, CAST(cost AS DECIMAL(10,2)) AS cost "
+            "FROM dim_products_df WHERE product_sk <> 0"
+        )
+    if "dim_payment_method" in frames:
+        con.execute(
+            "CREATE TEMP TABLE payment_methods AS SELECT payment_method_key, payment_method "
+            "FROM dim_payment_method_df"
+        )
+    return con
+
+
+def asof_sk_sql(source: str, key: str, ts: str, versions: str, out: str) -> str:
+    """``SELECT source.*, <sk> AS out``: the as-of link described in the module docstring."""
+    return f"""
+        SELECT s.*, coalesce(v.sk, f.first_sk, 0) AS {out}
+        FROM {source} AS s
+        ASOF LEFT JOIN {versions} AS v ON s.{key} = v.id AND s.{ts} >= v.valid_from
+        LEFT JOIN (SELECT id, arg_min(sk, valid_from) AS first_sk FROM {versions} GROUP BY id)
+            AS f ON f.id = s.{key}
+    """
+
+
+def _lines_sql() -> str:
+    """Staged order lines with exact money (``lines`` CTE body)."""
+    return """
+        SELECT order_item_id, order_id, product_id, CAST(quantity AS INTEGER) AS quantity,
+            CAST(unit_price AS DECIMAL(10,2)) AS unit_price,
+            CAST(discount AS DECIMAL(4,3)) AS discount,
+            CAST(quantity * CAST(unit_price AS DECIMAL(10,2)) AS DECIMAL(14,2)) AS line_gross,
+            CAST(round(quantity * CAST(unit_price AS DECIMAL(10,2))
+                * (1 - CAST(discount AS DECIMAL(4,3))), 2) AS DECIMAL(14,2)) AS line_net,
+            CAST(delivery_date AS DATE) AS delivery_date
+        FROM stg_order_items_df
+    """
+
+
+def _orders_sql() -> str:
+    return """
+        SELECT order_id, user_id, CAST(order_ts AS TIMESTAMP) AS order_ts, status,
+            payment_method, CAST(shipping_amount AS DECIMAL(10,2)) AS shipping,
+            CAST(order_amount AS DECIMAL(12,2)) AS order_amount,
+            CAST(delivery_date AS DATE) AS delivery_date
+        FROM stg_orders_df
+    """
+
+
+def build_fact_orders(
+    stg_orders: pd.DataFrame,
+    stg_order_items: pd.DataFrame,
+    dim_users: pd.DataFrame,
+    dim_payment_method: pd.DataFrame,
+) -> pd.DataFrame:
+    """One row per order: totals from its lines, user version at order time."""
+    con = _connect(
+        {
+            "stg_orders": stg_orders,
+            "stg_order_items": stg_order_items,
+            "dim_users": dim_users,
+            "dim_payment_method": dim_payment_method,
+        }
+    )
+    try:
+        con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
+        con.execute(f"CREATE TEMP TABLE lines AS {_lines_sql()}")
+        con.execute(
+            "CREATE TEMP TABLE orders_u AS "
+            + asof_sk_sql("orders", "user_id", "order_ts", "user_versions", "user_sk")
+        )
+        df = con.execute(
+            f"""
+            WITH totals AS (
+                SELECT delivery_date, order_id, count(*) AS item_count,
+                    sum(quantity) AS units, sum(line_gross) AS gross, sum(line_net) AS lines_net
+                FROM lines GROUP BY delivery_date, order_id
+            )
+            SELECT o.order_id, o.user_id, o.user_sk,
+                {_date_key("o.order_ts")} AS date_key,
+                coalesce(pm.payment_method_key, 0) AS payment_method_key,
+                o.status,
+                coalesce(t.item_count, 0) AS item_count,
+                coalesce(t.units, 0) AS units,
+                CAST(coalesce(t.gross, 0) AS DECIMAL(14,2)) AS gross,
+                CAST(coalesce(t.gross, 0) - coalesce(t.lines_net, 0) AS DECIMAL(14,2))
+                    AS discount,
+                o.shipping,
+                CAST(coalesce(t.lines_net, 0) + o.shipping AS DECIMAL(14,2)) AS net,
+                o.order_amount,
+                abs(o.order_amount - (coalesce(t.lines_net, 0) + o.shipping)) > 0.01
+                    AS is_amount_mismatch,
+                o.order_ts, o.delivery_date
+            FROM orders_u AS o
+            LEFT JOIN totals AS t ON t.delivery_date = o.delivery_date AND t.order_id = o.order_id
+            LEFT JOIN payment_methods AS pm ON pm.payment_method = o.payment_method
+            ORDER BY o.delivery_date, o.order_id
+            """
+        ).df()
+    finally:
+        con.close()
+    return conform(df, FactOrders)
+
+
+def build_fact_order_items(
+    stg_orders: pd.DataFrame,
+    stg_order_items: pd.DataFrame,
+    dim_users: pd.DataFrame,
+    dim_products: pd.DataFrame,
+    dim_payment_method: pd.DataFrame,
+) -> pd.DataFrame:
+    """One row per order line: product and user versions at order time, exact money, margin."""
+    con = _connect(
+        {
+            "stg_orders": stg_orders,
+            "stg_order_items": stg_order_items,
+            "dim_users": dim_users,
+            "dim_products": dim_products,
+            "dim_payment_method": dim_payment_method,
+        }
+    )
+    try:
+        con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
+        con.execute(
+            "CREATE TEMP TABLE orders_u AS "
+            + asof_sk_sql("orders", "user_id", "order_ts", "user_versions", "user_sk")
+        )
+        con.execute(
+            f"""
+            CREATE TEMP TABLE lines AS
+            SELECT l.*, o.order_ts, o.user_sk, o.status AS order_status, o.payment_method
+            FROM ({_lines_sql()}) AS l
+            JOIN orders_u AS o ON o.delivery_date = l.delivery_date AND o.order_id = l.order_id
+            """
+        )
+        con.execute(
+            "CREATE TEMP TABLE lines_p AS "
+            + asof_sk_sql("lines", "product_id", "order_ts", "product_versions", "product_sk")
+        )
+        df = con.execute(
+            f"""
+            SELECT l.order_item_id, l.order_id, l.product_id, l.product_sk, l.user_sk,
+                {_date_key("l.order_ts")} AS date_key,
+                coalesce(pm.payment_method_key, 0) AS payment_method_key,
+                l.quantity, l.unit_price, l.discount, l.line_gross,
+                CAST(l.line_gross - l.line_net AS DECIMAL(14,2)) AS line_discount,
+                l.line_net,
+                p.cost AS unit_cost,
+                CAST(l.line_net - l.quantity * p.cost AS DECIMAL(14,2)) AS margin,
+                l.order_status, l.order_ts, l.delivery_date
+            FROM lines_p AS l
+            LEFT JOIN product_versions AS p ON p.sk = l.product_sk
+            LEFT JOIN payment_methods AS pm ON pm.payment_method = l.payment_method
+            ORDER BY l.delivery_date, l.order_item_id
+            """
+        ).df()
+    finally:
+        con.close()
+    return conform(df, FactOrderItems)
+
+
+def build_fact_events(
+    stg_events: pd.DataFrame, dim_users: pd.DataFrame, dim_products: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per event, with user and product versions at event time."""
+    con = _connect({"stg_events": stg_events, "dim_users": dim_users, "dim_products": dim_products})
+    try:
+        con.execute(
+            "CREATE TEMP TABLE events AS SELECT * REPLACE (CAST(event_ts AS TIMESTAMP) AS "
+            "event_ts, CAST(delivery_date AS DATE) AS delivery_date) FROM stg_events_df"
+        )
+        con.execute(
+            "CREATE TEMP TABLE events_u AS "
+            + asof_sk_sql("events", "user_id", "event_ts", "user_versions", "user_sk")
+        )
+        con.execute(
+            "CREATE TEMP TABLE events_p AS "
+            + asof_sk_sql("events_u", "product_id", "event_ts", "product_versions", "product_sk")
+        )
+        df = con.execute(
+            f"""
+            SELECT event_id, session_id, user_id, user_sk, product_sk, event_type, event_ts,
+                CAST(event_ts AS DATE) AS event_date, hour(event_ts) AS event_hour,
+                {_date_key("event_ts")} AS date_key,
+                CAST(event_value AS DECIMAL(12,2)) AS event_value,
+                CAST(event_ts AS DATE) < delivery_date AS is_late_arrival,
+                delivery_date
+            FROM events_p
+            ORDER BY delivery_date, event_id
+            """
+        ).df()
+    finally:
+        con.close()
+    return conform(df, FactEvents)
+
+
+def build_fact_reviews(
+    stg_reviews: pd.DataFrame, dim_users: pd.DataFrame, dim_products: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per review; versions valid at the end of the review day."""
+    con = _connect(
+        {"stg_reviews": stg_reviews, "dim_users": dim_users, "dim_products": dim_products}
+    )
+    try:
+        con.execute(
+            "CREATE TEMP TABLE reviews AS SELECT *, CAST(review_date AS TIMESTAMP) "
+            "+ INTERVAL 1 DAY - INTERVAL 1 MICROSECOND AS as_of_ts "
+            "FROM (SELECT * REPLACE (CAST(review_date AS DATE) AS review_date, "
+            "CAST(delivery_date AS DATE) AS delivery_date) FROM stg_reviews_df)"
+        )
+        con.execute(
+            "CREATE TEMP TABLE reviews_u AS "
+            + asof_sk_sql("reviews", "user_id", "as_of_ts", "user_versions", "user_sk")
+        )
+        con.execute(
+            "CREATE TEMP TABLE reviews_p AS "
+            + asof_sk_sql("reviews_u", "product_id", "as_of_ts", "product_versions", "product_sk")
+        )
+        df = con.execute(
+            f"""
+            SELECT review_id, product_id, product_sk, user_sk,
+                {_date_key("review_date")} AS date_key,
+                rating, review_text, coalesce(length(review_text), 0) AS text_length,
+                helpful_votes, review_date, delivery_date
+            FROM reviews_p
+            ORDER BY delivery_date, review_id
+            """
+        ).df()
+    finally:
+        con.close()
+    return conform(df, FactReviews)
