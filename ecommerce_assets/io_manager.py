@@ -9,10 +9,11 @@ rolls the whole thing back, leaving the previous content intact.
 
 from __future__ import annotations
 
+import random
 import re
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -84,8 +85,10 @@ def connect(
             if log is not None and not warned:
                 log.warning(f"Warehouse {database} is locked by {_lock_holder(message)}; waiting.")
                 warned = True
-            time.sleep(delay)
-            delay = min(delay * 2, 2.0)
+            # Short, jittered waits: DuckDB's lock is not a queue, and a waiter that sleeps long
+            # keeps missing the gaps between another process's short transactions.
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
     try:
         yield con
     finally:
@@ -101,10 +104,9 @@ def fetch_frame(
         if isinstance(dtype, pd.DatetimeTZDtype):
             continue
         if str(dtype).startswith("datetime64") and str(dtype) != "datetime64[ns]":
-            try:
+            # An SCD2 valid_to of 9999-12-31 does not fit nanoseconds: it stays microseconds.
+            with suppress(OverflowError, pd.errors.OutOfBoundsDatetime):
                 df[name] = df[name].astype("datetime64[ns]")
-            except (OverflowError, pd.errors.OutOfBoundsDatetime):
-                pass  # e.g. an SCD2 valid_to of 9999-12-31: stays microseconds
 
     return df
 
