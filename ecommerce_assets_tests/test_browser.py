@@ -1,0 +1,216 @@
+"""The Dagster UI in a real headless Chromium: lineage, an asset's partitions, its checks.
+
+Debian's ``chromium`` and ``chromium-driver`` are driven by Selenium with both paths given, so
+nothing is downloaded (``.ci/run`` installs them). The instance is filled first with one run of
+every asset and check over the three generated days, so the pages show what a user sees after
+``bin/build``. Screenshots go to ``$ECOMMERCE_SCREENSHOT_DIR`` (``docs/img`` for the README's UI
+tour) or to the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ecommerce_assets.runner import materialize_days
+
+from .webserver import DAYS, START, Project, Webserver, running_webserver
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import TimeoutException, WebDriverException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+CHROMEDRIVER = Path(os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver"))
+WAIT_S = 60
+WINDOW = (1440, 900)
+ASSET = dg.AssetKey("stg_orders")  # the asset whose partitions and checks the tour shows
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--hide-scrollbars",
+]
+
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    if os.environ.get("CI"):
+        raise RuntimeError(f"CI needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium)")
+    pytest.skip(
+        f"no {CHROMIUM} / {CHROMEDRIVER} (bin/test on CI installs them)", allow_module_level=True
+    )
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """A landing zone whose every asset and check was built once, recorded in the instance."""
+    project = Project.create(tmp_path_factory.mktemp("browser"))
+    last = START + timedelta(days=DAYS - 1)
+    with dg.DagsterInstance.from_config(str(project.home)) as instance:
+        result = materialize_days(project.definitions(), START, last, instance=instance)
+    assert result.success
+    return project
+
+
+@pytest.fixture(scope="module")
+def server(project: Project) -> Iterator[Webserver]:
+    with running_webserver(project) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[webdriver.Chrome]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    profile = tempfile.mkdtemp(prefix="chromium-profile-")
+    options.add_argument(f"--user-data-dir={profile}")
+    # An explicit driver path: Selenium Manager is never asked to download anything.
+    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    driver.set_page_load_timeout(WAIT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    target = os.environ.get("ECOMMERCE_SCREENSHOT_DIR")
+    path = Path(target) if target else tmp_path_factory.mktemp("screenshots")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def body_text(driver: webdriver.Chrome) -> str:
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except WebDriverException:
+        return ""
+
+
+def dismiss_popups(driver: webdriver.Chrome) -> None:
+    """Close the UI's first-visit "Join the Dagster community" dialog if it is open."""
+    for button in driver.find_elements(By.XPATH, "//button[normalize-space()='Skip']"):
+        with contextlib.suppress(WebDriverException):
+            button.click()
+
+
+def open_page(driver: webdriver.Chrome, url: str, *expected: str, settle: Callable | None = None):
+    """Load ``url`` and wait (bounded) until every ``expected`` text is rendered."""
+    driver.get(url)
+
+    def ready(d: webdriver.Chrome) -> bool:
+        dismiss_popups(d)
+        text = body_text(d)
+        return all(e in text for e in expected) and "Join the Dagster community" not in text
+
+    try:
+        WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(ready)
+    except TimeoutException:
+        missing = [e for e in expected if e not in body_text(driver)]
+        raise AssertionError(f"{url}: not rendered within {WAIT_S} s: {missing}") from None
+    if settle:
+        WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(settle)
+
+
+def no_spinner(driver: webdriver.Chrome) -> bool:
+    """Loading indicators gone (the graph and tables render after their queries return)."""
+    return not driver.find_elements(By.CSS_SELECTOR, "[class*='Spinner'], [role='progressbar']")
+
+
+def screenshot(driver: webdriver.Chrome, path: Path) -> None:
+    dismiss_popups(driver)
+    assert driver.save_screenshot(str(path)), path
+    assert path.stat().st_size > 10_000, f"{path} looks empty"
+
+
+def test_asset_lineage_shows_every_layer(
+    server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
+) -> None:
+    graph = project.definitions().resolve_asset_graph()
+    groups = sorted({graph.get(k).group_name for k in graph.get_all_asset_keys()})
+
+    url = f"{server.url}/asset-groups"
+    open_page(browser, url, "Global asset lineage", *groups, settle=no_spinner)
+
+    # Each group is named twice: in the sidebar's tree and as a node of the rendered graph.
+    lines = body_text(browser).splitlines()
+    assert all(lines.count(g) >= 2 for g in groups), lines
+
+    screenshot(browser, shots / "lineage.png")
+
+
+def test_asset_lineage_shows_its_neighbours_and_check_results(
+    server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
+) -> None:
+    graph = project.definitions().resolve_asset_graph()
+    node = graph.get(ASSET)
+    neighbours = sorted(k.to_user_string() for k in node.parent_keys | node.child_keys)
+    checks = [c for c in graph.asset_check_keys if c.asset_key == ASSET]
+
+    url = f"{server.url}/assets/{ASSET.to_user_string()}?view=lineage"
+    open_page(browser, url, "Nearest Neighbors", *neighbours, settle=no_spinner)
+
+    text = body_text(browser)
+    assert f"{len(checks)} / {len(checks)} Passed" in text, text[:2000]
+    screenshot(browser, shots / "asset-lineage.png")
+
+
+def test_catalog_lists_every_asset(
+    server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
+) -> None:
+    keys = project.definitions().resolve_asset_graph().get_all_asset_keys()
+    names = sorted(k.to_user_string() for k in keys)
+    browser.set_window_size(WINDOW[0], 60 * len(names) + 600)  # the list renders visible rows
+    try:
+        open_page(browser, f"{server.url}/assets", *names, settle=no_spinner)
+    finally:
+        browser.set_window_size(*WINDOW)
+    text = body_text(browser)
+    assert f"{DAYS} partitions" in text
+
+
+def test_asset_page_shows_its_partitions(
+    server: Webserver, browser: webdriver.Chrome, shots: Path
+) -> None:
+    days = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
+    url = f"{server.url}/assets/{ASSET.to_user_string()}?view=partitions"
+    open_page(browser, url, ASSET.to_user_string(), f"Materialized ({DAYS})", *days)
+
+    text = body_text(browser)
+    assert "Missing (0)" in text and "Failed (0)" in text
+    screenshot(browser, shots / "partitions.png")
+
+
+def test_checks_view_shows_the_asset_checks_and_their_results(
+    server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
+) -> None:
+    graph = project.definitions().resolve_asset_graph()
+    checks = sorted(c.name for c in graph.asset_check_keys if c.asset_key == ASSET)
+    assert checks, f"{ASSET.to_user_string()} has no checks to show"
+
+    url = f"{server.url}/assets/{ASSET.to_user_string()}?view=checks"
+    open_page(browser, url, f"Checks ({len(checks)})", *checks, settle=no_spinner)
+
+    text = body_text(browser)
+    assert text.count("Succeeded") >= len(checks), text[:2000]
+    screenshot(browser, shots / "checks.png")

@@ -1,0 +1,544 @@
+"""Reliability against bad input: every defect at an extreme rate, hostile files, odd deliveries.
+
+Each test feeds something a source system might really send and proves the platform either
+quarantines it with a reason or fails with a message naming file, line and column -- and that no
+row disappears (raw = staged + quarantined + exact duplicates).
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from ecommerce_assets.contract import TABLES, TableSpec
+from ecommerce_assets.definitions import build_definitions
+from ecommerce_assets.generate import generate_landing_zone
+from ecommerce_assets.landing import DeliveryError, ReadReport, check_delivery, read_raw
+from ecommerce_assets.runner import materialize_days
+from ecommerce_assets.settings import Settings
+from ecommerce_assets.transforms.staging import StageResult, stage_table
+
+from .conftest import HIGH_RATES, Built, make_built
+
+D = "2024-01-01"
+DAY = date(2024, 1, 1)
+NOW = datetime(2024, 1, 2, 6, 0, 0)
+N = 6  # rows per hand-made file: every one of them carries the defect
+# Raw and staged assets; their asset checks are tested on their own elsewhere.
+LAYERS = dg.AssetSelection.groups("raw", "staging").without_checks()
+
+# One valid row per table on delivery day D (text, as delivered).
+VALID: dict[str, dict[str, str]] = {
+    "users": {
+        "user_id": "1",
+        "user_name": "Ann Lee",
+        "email": "ann@example.com",
+        "country": "DE",
+        "city": "Berlin",
+        "signup_date": D,
+        "updated_at": f"{D} 10:00:00",
+    },
+    "products": {
+        "product_id": "1",
+        "product_name": "Desk Lamp",
+        "category": "Home & Kitchen",
+        "subcategory": "Lighting",
+        "price": "20.00",
+        "cost": "8.00",
+        "supplier_id": "3",
+        "updated_at": f"{D} 09:00:00",
+    },
+    "orders": {
+        "order_id": "1",
+        "user_id": "1",
+        "order_ts": f"{D} 10:00:00",
+        "status": "placed",
+        "payment_method": "paypal",
+        "shipping_amount": "0",
+        "order_amount": "20.00",
+    },
+    "order_items": {
+        "order_item_id": "1",
+        "order_id": "1",
+        "product_id": "1",
+        "quantity": "1",
+        "unit_price": "20.00",
+        "discount": "0",
+    },
+    "events": {
+        "event_id": "1",
+        "session_id": "s1",
+        "user_id": "1",
+        "event_type": "page_view",
+        "product_id": "",
+        "event_ts": f"{D} 10:00:00",
+        "event_value": "",
+    },
+    "reviews": {
+        "review_id": "1",
+        "product_id": "1",
+        "user_id": "1",
+        "rating": "4",
+        "review_text": "fine",
+        "review_date": D,
+        "helpful_votes": "0",
+    },
+}
+
+
+def _csv_field(value: str) -> str:
+    if any(ch in value for ch in ',"\r\n'):
+        return '"' + value.replace('"', '""') + '"'
+    return value
+
+
+def csv_text(spec: TableSpec, rows: list[dict[str, str]], header: list[str] | None = None) -> str:
+    """A contract-dialect CSV of ``rows`` (LF line ends)."""
+    names = header or spec.column_names
+    lines = [",".join(names)]
+    lines += [",".join(_csv_field(row.get(n, "")) for n in names) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def deliver(root: Path, day: str, files: dict[str, str | bytes], success: bool = True) -> Path:
+    folder = root / day
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (folder / name).write_bytes(content.encode() if isinstance(content, str) else content)
+    if success:
+        (folder / "_SUCCESS").touch()
+    return folder
+
+
+def stage_file(root: Path, table: str, staged_orders: pd.DataFrame | None = None) -> StageResult:
+    """Read ``table`` of day D as the raw layer does, then stage it; assert rows are conserved."""
+    spec = TABLES[table]
+    check_delivery(root / D, [spec], ReadReport())
+    raw = read_raw(root, spec, [DAY], NOW, ReadReport())
+    result = stage_table(spec, raw, staged_orders)
+    audit = result.audit
+    if len(raw):
+        assert int(audit["raw_rows"].sum()) == len(raw)
+    assert len(raw) == len(result.staged) + len(result.quarantine) + int(
+        audit["exact_duplicates"].sum()
+    )
+    return result
+
+
+def valid_orders() -> pd.DataFrame:
+    """Staged orders of day D holding order 1, for order lines to attach to."""
+    return pd.DataFrame({"delivery_date": [pd.Timestamp(D)], "order_id": [1]})
+
+
+# ------------------------------------------------------------------------------------------------
+# Every defect class of the landing contract, all rows of one file bad.
+# ------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Extreme:
+    """A defect applied to every row of one table's file, and what staging must make of it."""
+
+    table: str
+    mutate: Callable[[int, dict[str, str]], dict[str, str]]
+    reasons: dict[str, int]  # quarantine reason -> rows
+    staged: int = 0
+    audit: tuple[str, int] | None = None  # an audit counter that must equal the value
+    check: Callable[[pd.DataFrame], bool] | None = None  # on the staged rows
+
+
+EXTREMES: dict[str, Extreme] = {
+    "null_key": Extreme(
+        "orders", lambda i, r: {**r, "order_id": "", "shipping_amount": str(i)}, {"null_key": N}
+    ),
+    "bad_key": Extreme(
+        "reviews",
+        lambda i, r: {**r, "review_id": ["abc", "-5", "0", "1.5", "12abc", "x7"][i]},
+        {"bad_key": N},
+    ),
+    "duplicate_key": Extreme(
+        "events",
+        lambda i, r: {**r, "event_id": "7", "session_id": f"s{i}"},
+        {"duplicate_key": N - 1},
+        staged=1,
+        check=lambda s: s["session_id"].tolist() == ["s0"],  # the first by file order wins
+    ),
+    "bad_value": Extreme(
+        "order_items",
+        lambda i, r: {**r, "order_item_id": str(i + 1), "quantity": "N/A"},
+        {"bad_value:quantity": N},
+    ),
+    "out_of_range": Extreme(
+        "products",
+        lambda i, r: {**r, "product_id": str(i + 1), "cost": "25.00"},
+        {"out_of_range:cost": N},
+    ),
+    "future_timestamp": Extreme(
+        "orders",
+        lambda i, r: {**r, "order_id": str(i + 1), "order_ts": "2024-01-02 00:00:01"},
+        {"future_timestamp": N},
+    ),
+    "orphan_line": Extreme(
+        "order_items",
+        lambda i, r: {**r, "order_item_id": str(i + 1), "order_id": str(100 + i)},
+        {"orphan_line": N},
+    ),
+    "exact_duplicate": Extreme(
+        "users",
+        lambda i, r: dict(r),
+        {},
+        staged=1,
+        audit=("exact_duplicates", N - 1),
+    ),
+    "whitespace_case": Extreme(
+        "orders",
+        lambda i, r: {
+            **r,
+            "order_id": str(i + 1),
+            "status": "  SHIPPED ",
+            "payment_method": "PayPal",
+        },
+        {},
+        staged=N,
+        audit=("repaired_rows", N),
+        check=lambda s: set(s["status"]) == {"shipped"} and set(s["payment_method"]) == {"paypal"},
+    ),
+    "unknown_value": Extreme(
+        "orders",
+        lambda i, r: {**r, "order_id": str(i + 1), "payment_method": "bitcoin"},
+        {},
+        staged=N,
+        audit=("unknown_values", N),
+        check=lambda s: set(s["payment_method"]) == {"unknown"},
+    ),
+    "invalid_email": Extreme(
+        "users",
+        lambda i, r: {**r, "user_id": str(i + 1), "email": "alice@@example"},
+        {},
+        staged=N,
+        audit=("invalid_emails", N),
+        check=lambda s: s["email"].isna().all(),
+    ),
+    "orphan_reference": Extreme(
+        "reviews",
+        lambda i, r: {**r, "review_id": str(i + 1), "product_id": "999999"},
+        {},
+        staged=N,  # kept: the marts link it to the unknown product
+    ),
+    "inconsistent_total": Extreme(
+        "orders",
+        lambda i, r: {**r, "order_id": str(i + 1), "order_amount": "999.99"},
+        {},
+        staged=N,  # kept as sent, counted by the accuracy check
+        check=lambda s: (s["order_amount"].astype(float) == 999.99).all(),
+    ),
+    "late_event": Extreme(
+        "events",
+        lambda i, r: {**r, "event_id": str(i + 1), "event_ts": "2023-12-31 23:00:00"},
+        {},
+        staged=N,
+        check=lambda s: s["is_late_arrival"].all(),
+    ),
+}
+
+
+@pytest.mark.parametrize("defect", sorted(EXTREMES))
+def test_every_defect_class_with_all_rows_of_a_file_bad(tmp_path: Path, defect: str) -> None:
+    case = EXTREMES[defect]
+    spec = TABLES[case.table]
+    rows = [case.mutate(i, VALID[case.table]) for i in range(N)]
+    deliver(tmp_path, D, {spec.file_name: csv_text(spec, rows)})
+    orders = valid_orders() if case.table == "order_items" and defect != "orphan_line" else None
+    result = stage_file(tmp_path, case.table, orders)
+    got = result.quarantine["reason"].value_counts().to_dict()
+    assert got == case.reasons
+    assert len(result.staged) == case.staged
+    if case.audit is not None:
+        column, expected = case.audit
+        assert int(result.audit[column].sum()) == expected
+    if case.check is not None:
+        assert case.check(result.staged)
+    # Every quarantined row keeps its file, line and raw values.
+    assert (result.quarantine["source_file"] == f"{D}/{spec.file_name}").all()
+    assert result.quarantine["raw_values"].notna().all()
+
+
+def test_malformed_lines_only_file_is_all_quarantined_with_line_numbers(tmp_path: Path) -> None:
+    spec = TABLES["orders"]
+    body = "\n".join(f"{i},1,{D} 10:00:00,placed,paypal,0,1,extra,fields" for i in range(N))
+    deliver(tmp_path, D, {spec.file_name: ",".join(spec.column_names) + "\n" + body + "\n"})
+    result = stage_file(tmp_path, "orders")
+    assert len(result.staged) == 0
+    assert result.quarantine["reason"].tolist() == ["malformed_line"] * N
+    assert result.quarantine["line_number"].tolist() == list(range(2, N + 2))
+
+
+def test_missing_required_column_in_every_file_fails_the_day_naming_file_and_column(
+    tmp_path: Path,
+) -> None:
+    files = {}
+    for name, spec in TABLES.items():
+        header = [c for c in spec.column_names if c != spec.key]
+        files[spec.file_name] = csv_text(spec, [VALID[name]], header)
+    folder = deliver(tmp_path, D, files)
+    with pytest.raises(DeliveryError, match=r"users\.csv, line 1: required column 'user_id'"):
+        check_delivery(folder, list(TABLES.values()), ReadReport())
+
+
+# ------------------------------------------------------------------------------------------------
+# Files: format variants that load, and garbage that fails clearly.
+# ------------------------------------------------------------------------------------------------
+ORDER = TABLES["orders"]
+HEADER = ",".join(ORDER.column_names)
+
+
+def _order_rows(n: int, **over: str) -> list[dict[str, str]]:
+    return [{**VALID["orders"], "order_id": str(i + 1), **over} for i in range(n)]
+
+
+def test_bom_crlf_quoted_commas_and_newlines_load_exactly(tmp_path: Path) -> None:
+    spec = TABLES["reviews"]
+    texts = ["a, b, and c", 'she said "wow"', "line one\nline two", "crlf\r\ninside", "", "x"]
+    rows = [
+        {**VALID["reviews"], "review_id": str(i + 1), "review_text": t} for i, t in enumerate(texts)
+    ]
+    # BOM and CRLF line ends (quoted newlines become CRLF too, which quotes allow).
+    data = "\ufeff" + "\r\n".join(csv_text(spec, rows).split("\n"))
+    deliver(tmp_path, D, {spec.file_name: data.encode("utf-8")})
+    result = stage_file(tmp_path, "reviews")
+    assert len(result.quarantine) == 0
+    staged = result.staged["review_text"].tolist()
+    assert staged[:2] == texts[:2] and staged[5] == "x" and pd.isna(staged[4])
+    assert "line one" in staged[2] and "line two" in staged[2]
+    assert result.staged["line_number"].tolist() == [2, 3, 4, 5, 6, 7]
+
+
+def test_columns_in_a_new_order_and_an_extra_column_load_by_name(tmp_path: Path) -> None:
+    header = [*reversed(ORDER.column_names), "coupon_code"]
+    rows = [{**r, "coupon_code": "SAVE10"} for r in _order_rows(N)]
+    deliver(tmp_path, D, {ORDER.file_name: csv_text(ORDER, rows, header)})
+    report = ReadReport()
+    check_delivery(tmp_path / D, [ORDER], report)
+    assert any("['coupon_code'] ignored" in w for w in report.warnings)
+    result = stage_file(tmp_path, "orders")
+    assert len(result.staged) == N and len(result.quarantine) == 0
+    assert result.staged["order_id"].tolist() == list(range(1, N + 1))
+    assert set(result.staged["status"]) == {"placed"}
+
+
+def test_too_many_fields_and_a_very_long_field(tmp_path: Path) -> None:
+    long_ok = "y" * 500_000  # long, but within DuckDB's 2 MB line limit: kept intact
+    too_long = "z" * 2_100_000  # over it: that one line is quarantined, the rest loads
+    rows = _order_rows(4)
+    lines = [HEADER]
+    lines.append(",".join(rows[0].values()))
+    lines.append(",".join(rows[1].values()) + ",surplus,fields")
+    lines.append(",".join({**rows[2], "status": long_ok}.values()))
+    lines.append(",".join({**rows[3], "status": too_long}.values()))
+    deliver(tmp_path, D, {ORDER.file_name: "\n".join(lines) + "\n"})
+    result = stage_file(tmp_path, "orders")
+    assert result.staged["order_id"].tolist() == [1, 3]
+    assert result.staged["status"].tolist() == ["placed", "unknown"]  # long_ok: not an enum value
+    q = result.quarantine.set_index("line_number")["reason"].to_dict()
+    assert q == {3: "malformed_line", 5: "malformed_line"}
+    assert "LINE SIZE" in result.quarantine.iloc[1]["raw_values"]
+
+
+def test_latin1_body_lines_are_quarantined_with_the_encoding_error(tmp_path: Path) -> None:
+    text = csv_text(ORDER, _order_rows(3, status="placed"))
+    lines = text.splitlines()
+    lines[2] = lines[2].replace("paypal", "caf\u00e9")  # line 3 in Latin-1, the rest UTF-8
+    data = b"\n".join(
+        line.encode("latin-1") if i == 2 else line.encode() for i, line in enumerate(lines)
+    )
+    deliver(tmp_path, D, {ORDER.file_name: data + b"\n"})
+    result = stage_file(tmp_path, "orders")
+    assert result.staged["order_id"].tolist() == [1, 3]
+    assert result.quarantine[["line_number", "reason"]].values.tolist() == [[3, "malformed_line"]]
+    assert "INVALID ENCODING" in result.quarantine.iloc[0]["raw_values"]
+
+
+def test_latin1_header_fails_naming_file_line_and_column(tmp_path: Path) -> None:
+    data = ("order_id,user_id,order_ts,st\u00e4tus\n").encode("latin-1")
+    folder = deliver(tmp_path, D, {ORDER.file_name: data})
+    with pytest.raises(DeliveryError, match=r"orders\.csv, line 1, column 29: .*not valid UTF-8"):
+        check_delivery(folder, [ORDER], ReadReport())
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "png",
+            b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8,
+            r"line 1, column 1: .*not valid UTF-8",
+        ),
+        ("gzip", b"\x1f\x8b\x08\x00" + bytes(range(256)) * 8, r"line 1, column 2: .*UTF-8"),
+        (
+            "garbage after the header",
+            (HEADER + "\n1,1,x,y,z,0,1\n").encode() + bytes(range(256)) * 4,
+            r"line 4, column 3: a carriage return \(CR\) outside quotes.*header ends with LF",
+        ),
+        (
+            "a stray CR in a CRLF file",
+            (HEADER + "\r\n1,1,x,y\rz,0,1\r\n").encode(),
+            r"line 2, column 8: a carriage return \(CR\) outside quotes.*header ends with CRLF",
+        ),
+        (
+            "mixed LF and CRLF",
+            (HEADER + "\n1,1,x,y,z,0,1\n2,1,x,y,z,0,1\r\n").encode(),
+            r"line 3, column 14: the line ends with CRLF, but the file's header ends with LF",
+        ),
+    ],
+)
+def test_binary_garbage_and_broken_line_ends_fail_naming_file_line_and_column(
+    tmp_path: Path, name: str, content: bytes, expected: str
+) -> None:
+    folder = deliver(tmp_path, D, {ORDER.file_name: content})
+    with pytest.raises(DeliveryError, match=r"2024-01-01/orders\.csv, " + expected):
+        check_delivery(folder, [ORDER], ReadReport())
+    # read_raw, on its own, fails just as clearly rather than with DuckDB's bare parser error.
+    if "UTF-8" not in expected:
+        with pytest.raises(DeliveryError, match=expected):
+            read_raw(tmp_path, ORDER, [DAY], NOW, ReadReport())
+
+
+def test_binary_garbage_without_line_breaks_is_quarantined_not_lost(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    junk = bytes(rng.choice([b for b in range(256) if b != 13]) for _ in range(4000))
+    deliver(tmp_path, D, {ORDER.file_name: (HEADER + "\n").encode() + junk})
+    result = stage_file(tmp_path, "orders")  # conservation asserted inside
+    assert len(result.staged) == 0 and len(result.quarantine) > 0
+
+
+def test_cr_inside_quotes_is_data_and_cr_only_line_ends_load(tmp_path: Path) -> None:
+    spec = TABLES["reviews"]
+    rows = [{**VALID["reviews"], "review_id": str(i), "review_text": "old\rmac"} for i in (1, 2)]
+    deliver(tmp_path, D, {spec.file_name: csv_text(spec, rows)})
+    assert stage_file(tmp_path, "reviews").staged["review_text"].tolist() == ["old\rmac"] * 2
+    # Classic Mac files (CR alone ends every line, as in the header) read consistently.
+    deliver(tmp_path, D, {spec.file_name: csv_text(spec, rows).replace("\n", "\r")})
+    assert stage_file(tmp_path, "reviews").staged["review_id"].tolist() == [1, 2]
+
+
+# ------------------------------------------------------------------------------------------------
+# Deliveries, end to end through Dagster: incomplete folders, gaps, re-deliveries.
+# ------------------------------------------------------------------------------------------------
+def _counts(built: Built, schema: str, prefix: str) -> dict[tuple[str, str], int]:
+    out = {}
+    for table in TABLES:
+        rows = built.query(
+            f"SELECT strftime(delivery_date, '%Y-%m-%d'), count(*) "
+            f"FROM {schema}.{prefix}{table} GROUP BY ALL"
+        )
+        out |= {(table, d): n for d, n in rows}
+    return out
+
+
+def _expected(built: Built, days: list[date]) -> tuple[dict, dict]:
+    raw, staged = {}, {}
+    for day in days:
+        for table, info in built.manifest(day)["tables"].items():
+            if info["rows"]:
+                raw[(table, day.isoformat())] = info["rows"]
+            if info["staged"]:
+                staged[(table, day.isoformat())] = info["staged"]
+    return raw, staged
+
+
+@dataclass
+class GapRun:
+    built: Built
+    instance: dg.DagsterInstance
+    result: dg.ExecuteInProcessResult
+
+
+@pytest.fixture(scope="module")
+def gap_run(tmp_path_factory: pytest.TempPathFactory) -> GapRun:
+    """Four days: day 2 still being written (no _SUCCESS), day 3 never delivered; one run 1..4."""
+    built = make_built(tmp_path_factory.mktemp("gap"), days=4, scale=0.05, seed=21)
+    d1, d2, d3, d4 = built.days()
+    (built.landing / d2.isoformat() / "_SUCCESS").unlink()
+    shutil.rmtree(built.landing / d3.isoformat())
+    # Partitions still span 1..4 (the gap is inside the window); rebuild for the new landing zone.
+    built.defs = build_definitions(Settings(landing_dir=built.landing, warehouse=built.warehouse))
+    instance = dg.DagsterInstance.ephemeral()
+    result = materialize_days(built.defs, d1, d4, instance=instance, selection=LAYERS)
+    return GapRun(built, instance, result)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="product change pending: raw outputs should carry `missing_deliveries` metadata "
+    "(days of the run without a complete delivery) -- see docs/reliability.md",
+)
+def test_a_missing_day_is_reported_in_materialization_metadata(gap_run: GapRun) -> None:
+    _, d2, d3, _ = gap_run.built.days()
+    for event in gap_run.result.get_asset_materialization_events():
+        if event.asset_key.to_user_string().startswith("raw_"):
+            metadata = event.materialization.metadata
+            assert metadata["missing_deliveries"].value == [d2.isoformat(), d3.isoformat()]
+
+
+def test_incomplete_folder_and_missing_day_are_skipped_and_later_days_load(
+    gap_run: GapRun,
+) -> None:
+    """Days 1 and 4 load exactly, the gap is logged and audited as zero rows; when day 2
+    completes, a run of day 2 alone adds exactly its rows; a re-delivery of day 4 with fewer
+    rows replaces day 4 exactly in raw, staged, quarantine and audit."""
+    built, result = gap_run.built, gap_run.result
+    d1, d2, d3, d4 = built.days()
+    assert result.success
+    raw, staged = _expected(built, [d1, d4])
+    assert _counts(built, "raw", "raw_") == raw
+    assert _counts(built, "staging", "stg_") == staged
+    logs = gap_run.instance.all_logs(result.run_id)
+    messages = [r.user_message for r in logs if r.level >= 30]
+    for day in (d2, d3):
+        assert any(f"{day.isoformat()}: no complete delivery" in m for m in messages), day
+    audit = dict(
+        built.query(
+            "SELECT strftime(delivery_date, '%Y-%m-%d'), sum(raw_rows) "
+            "FROM staging.stg_load_audit GROUP BY ALL"
+        )
+    )
+    assert sorted(audit) == [d.isoformat() for d in (d1, d2, d3, d4)]
+    assert audit[d2.isoformat()] == 0 and audit[d3.isoformat()] == 0
+
+    # Day 2 completes: only day 2 changes, by exactly its manifest.
+    (built.landing / d2.isoformat() / "_SUCCESS").touch()
+    assert materialize_days(built.defs, d2, d2, selection=LAYERS).success
+    raw, staged = _expected(built, [d1, d2, d4])
+    assert _counts(built, "raw", "raw_") == raw
+    assert _counts(built, "staging", "stg_") == staged
+
+    # Day 4 re-delivered with fewer rows: replaced exactly, quarantine and audit included.
+    other = built.landing.parent / "redelivery"
+    generate_landing_zone(other, seed=5, scale=0.02, start=d4, days=1, rates=HIGH_RATES)
+    shutil.rmtree(built.landing / d4.isoformat())
+    shutil.copytree(other / d4.isoformat(), built.landing / d4.isoformat())
+    assert materialize_days(built.defs, d4, d4, selection=LAYERS).success
+    raw, staged = _expected(built, [d1, d2, d4])
+    assert _counts(built, "raw", "raw_") == raw
+    assert _counts(built, "staging", "stg_") == staged
+    manifest = built.manifest(d4)["tables"]
+    quarantined = dict(
+        built.query(
+            "SELECT table_name, count(*) FROM staging.stg_quarantine "
+            "WHERE delivery_date = ? GROUP BY ALL",
+            [d4],
+        )
+    )
+    assert quarantined == {t: len(i["quarantine"]) for t, i in manifest.items() if i["quarantine"]}
+    audit_d4 = dict(
+        built.query(
+            "SELECT table_name, raw_rows FROM staging.stg_load_audit WHERE delivery_date = ?", [d4]
+        )
+    )
+    assert audit_d4 == {t: i["rows"] for t, i in manifest.items()}
