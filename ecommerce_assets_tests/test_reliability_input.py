@@ -473,11 +473,6 @@ def gap_run(tmp_path_factory: pytest.TempPathFactory) -> GapRun:
     return GapRun(built, instance, result)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product change pending: raw outputs should carry `missing_deliveries` metadata "
-    "(days of the run without a complete delivery) -- see docs/reliability.md",
-)
 def test_a_missing_day_is_reported_in_materialization_metadata(gap_run: GapRun) -> None:
     _, d2, d3, _ = gap_run.built.days()
     for event in gap_run.result.get_asset_materialization_events():

@@ -58,6 +58,12 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
                     check_delivery(deliveries[day], specs, report)
         except DeliveryError as exc:
             raise dg.Failure(description=str(exc)) from exc
+        # A day of the run without a complete delivery is a gap: reported on every output.
+        missing = [day.isoformat() for day in days if day not in deliveries]
+        if missing:
+            context.log.warning(
+                f"no complete delivery for {len(missing)} day(s): {', '.join(missing)}"
+            )
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         for name in selected:
             table_report = ReadReport()
@@ -72,8 +78,11 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
                     "delivery_days": len(days),
                     "files_read": table_report.files_read,
                     "malformed_lines": malformed,
+                    "missing_deliveries": dg.MetadataValue.json(missing),
+                    "warning_count": len(table_report.warnings),
+                    # Metadata is copied onto every partition of a range run: keep it small.
                     "warnings": dg.MetadataValue.md(
-                        "\n".join(f"- {w}" for w in table_report.warnings) or "_none_"
+                        "\n".join(f"- {w}" for w in table_report.warnings[:20]) or "_none_"
                     ),
                 },
             )

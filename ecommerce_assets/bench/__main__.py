@@ -124,7 +124,13 @@ def bench_scale(scale: float, cache: Path, peer: bool) -> dict:
     }
     if "peer" in results:
         ratios["platform_over_peer"] = round(full / results["peer"]["wall_s"], 2)
-    return {"scale": scale, "raw_rows": rows, "days": len(days), "results": results, "ratios": ratios}
+    return {
+        "scale": scale,
+        "raw_rows": rows,
+        "days": len(days),
+        "results": results,
+        "ratios": ratios,
+    }
 
 
 def markdown(reports: list[dict]) -> str:

@@ -61,12 +61,14 @@ def _stage(table: str) -> str:
         "FROM raw)", f"FROM raw_{table})"
     )
     cols = ", ".join(f'"{c.name}__o" AS "{c.name}"' for c in spec.columns)
-    late = ", CAST(event_ts__v AS DATE) < delivery_date AS is_late_arrival" if table == "events" else ""
+    late = (
+        ", CAST(event_ts__v AS DATE) < delivery_date AS is_late_arrival"
+        if table == "events"
+        else ""
+    )
     pre = ""
     if table == "order_items":
-        pre = (
-            "CREATE VIEW order_keys AS SELECT DISTINCT delivery_date, order_id FROM stg_orders;\n"
-        )
+        pre = "CREATE VIEW order_keys AS SELECT DISTINCT delivery_date, order_id FROM stg_orders;\n"
     return (
         pre
         + f"CREATE TABLE cls_{table} AS {classify};\n"
@@ -264,7 +266,9 @@ UNION ALL SELECT 'conservation', (SELECT count(*) FROM raw_orders)
 def floor_sql(landing: Path) -> str:
     """The whole floor as one SQL script for the deliveries in ``landing``."""
     parts = [_raw_sql(landing, t) for t in TABLES]
-    parts += [_stage(t) for t in ("users", "products", "orders", "order_items", "events", "reviews")]
+    parts += [
+        _stage(t) for t in ("users", "products", "orders", "order_items", "events", "reviews")
+    ]
     parts.append(_STAR)
     return "\n".join(parts)
 

@@ -40,7 +40,14 @@ TABLES = {
         "shipping_amount",
         "order_amount",
     ],
-    "order_items": ["order_item_id", "order_id", "product_id", "quantity", "unit_price", "discount"],
+    "order_items": [
+        "order_item_id",
+        "order_id",
+        "product_id",
+        "quantity",
+        "unit_price",
+        "discount",
+    ],
     "events": [
         "event_id",
         "session_id",
@@ -167,14 +174,19 @@ def stage(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         v = pd.to_datetime(df[col], format="%Y-%m-%d %H:%M:%S", errors="coerce")
         reason[reason.isna() & v.isna()] = f"bad_value:{col}"
         df[col] = v
-        reason[reason.isna() & (v >= df["delivery_date"] + pd.Timedelta(days=1))] = "future_timestamp"
+        reason[reason.isna() & (v >= df["delivery_date"] + pd.Timedelta(days=1))] = (
+            "future_timestamp"
+        )
     for col in DATES.get(table, []):
         v = pd.to_datetime(df[col], format="%Y-%m-%d", errors="coerce")
         reason[reason.isna() & v.isna()] = f"bad_value:{col}"
         df[col] = v
         reason[reason.isna() & (v > df["delivery_date"])] = "future_timestamp"
     ranges = {
-        "products": [("price", lambda d: d.price <= 0), ("cost", lambda d: (d.cost < 0) | (d.cost >= d.price))],
+        "products": [
+            ("price", lambda d: d.price <= 0),
+            ("cost", lambda d: (d.cost < 0) | (d.cost >= d.price)),
+        ],
         "orders": [("shipping_amount", lambda d: d.shipping_amount < 0)],
         "order_items": [
             ("quantity", lambda d: d.quantity < 1),
@@ -233,11 +245,18 @@ def build(landing: Path, out: Path) -> dict[str, int]:
     items = items.merge(keys, on=["delivery_date", "order_id"], how="left")
     staged["order_items"] = items[items["_ok"].notna()].drop(columns="_ok")
 
-    dim_users = scd2(staged["users"], "user_id", ["user_name", "email", "country", "city"], "user_sk")
-    dim_products = scd2(
-        staged["products"], "product_id", ["product_name", "category", "price", "cost"], "product_sk"
+    dim_users = scd2(
+        staged["users"], "user_id", ["user_name", "email", "country", "city"], "user_sk"
     )
-    days = pd.date_range(staged["orders"]["delivery_date"].min(), staged["orders"]["delivery_date"].max())
+    dim_products = scd2(
+        staged["products"],
+        "product_id",
+        ["product_name", "category", "price", "cost"],
+        "product_sk",
+    )
+    days = pd.date_range(
+        staged["orders"]["delivery_date"].min(), staged["orders"]["delivery_date"].max()
+    )
     dim_date = pd.DataFrame({"date": days})
     dim_date["date_key"] = dim_date["date"].dt.strftime("%Y%m%d").astype(int)
     dim_date["year"] = dim_date["date"].dt.year
@@ -248,14 +267,20 @@ def build(landing: Path, out: Path) -> dict[str, int]:
         orders[["order_id", "user_id", "order_ts", "status"]], on="order_id", how="left"
     )
     items["line_gross"] = (items["quantity"] * items["unit_price"]).round(2)
-    cents = items["quantity"].astype("float64") * items["unit_price"] * 100 * (1 - items["discount"])
+    cents = (
+        items["quantity"].astype("float64") * items["unit_price"] * 100 * (1 - items["discount"])
+    )
     items["line_net"] = np.floor(cents + 0.5 + 1e-9) / 100
     items["product_sk"] = asof(items, dim_products, "product_id", "order_ts", "product_sk")
     items["user_sk"] = asof(items, dim_users, "user_id", "order_ts", "user_sk")
     cost = dim_products.set_index("product_sk")["cost"]
-    items["margin"] = items["line_net"] - items["quantity"] * items["product_sk"].map(cost).fillna(0)
+    items["margin"] = items["line_net"] - items["quantity"] * items["product_sk"].map(cost).fillna(
+        0
+    )
     per_order = items.groupby("order_id").agg(
-        item_count=("order_item_id", "size"), units=("quantity", "sum"), net_lines=("line_net", "sum")
+        item_count=("order_item_id", "size"),
+        units=("quantity", "sum"),
+        net_lines=("line_net", "sum"),
     )
     fact_orders = orders.merge(per_order, on="order_id", how="left")
     fact_orders["net"] = fact_orders["net_lines"].fillna(0) + fact_orders["shipping_amount"]
@@ -280,9 +305,11 @@ def build(landing: Path, out: Path) -> dict[str, int]:
     )
     agg_product["rank_in_category"] = agg_product["revenue"].rank(ascending=False)
     agg_customer = fact_orders.groupby("user_id").agg(
-        first_order=("order_ts", "min"), last_order=("order_ts", "max"), orders=("order_id", "size"),
+        first_order=("order_ts", "min"),
+        last_order=("order_ts", "max"),
+        orders=("order_id", "size"),
         revenue=("net", "sum"),
-    )  # fmt: skip
+    )
     steps = events.pivot_table(
         index=["event_date", "session_id"], columns="event_type", values="event_id", aggfunc="size"
     )
