@@ -21,7 +21,6 @@ from .landing import complete_deliveries
 from .runner import materialize_days
 from .settings import load_settings
 
-
 # A single-run backfill of N days otherwise logs N "materialization planned" events per asset,
 # one SQLite write each: for the 366-day build that was ~10,000 writes and about a third of its
 # time. With this Dagster setting each asset logs one event for the whole range (the trade-off:
@@ -90,6 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-checks", action="store_true", help="materialize the assets without their checks"
     )
+    parser.add_argument(
+        "--log-level", default="WARNING", help="console log level of the run (default WARNING)"
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     deliveries = complete_deliveries(settings.landing_dir)
@@ -111,7 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         f"deliveries ({first} … {last}) in one run into {settings.warehouse} …"
     )
     result = materialize_days(
-        defs, first, last, instance=instance, raise_on_error=False, checks=not args.no_checks
+        defs,
+        first,
+        last,
+        instance=instance,
+        raise_on_error=False,
+        checks=not args.no_checks,
+        log_level=args.log_level,
     )
 
     print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
@@ -128,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         failed = [c for c in checks if not c.passed]
         print(f"\nAsset checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
         for check in failed:
-            print(f"  FAILED {check.asset_key.to_user_string()}:{check.check_name}")
+            severity = check.severity.value if check.severity else ""
+            print(f"  FAILED ({severity}) {check.asset_key.to_user_string()}:{check.check_name}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:

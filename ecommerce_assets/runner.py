@@ -30,6 +30,7 @@ def materialize_days(
     raise_on_error: bool = True,
     tags: dict[str, str] | None = None,
     checks: bool = True,
+    log_level: str | None = None,
 ) -> dg.ExecuteInProcessResult:
     """Materialize ``selection`` (default: every asset and check) for ``first``..``last`` at once.
 
@@ -53,7 +54,11 @@ def materialize_days(
             asset_selection=asset_selection.resolve(graph),
             asset_check_selection=asset_selection.resolve_checks(graph) if checks else set(),
         )
+    run_config = (
+        {"loggers": {"console": {"config": {"log_level": log_level}}}} if log_level else None
+    )
     return job.execute_in_process(
+        run_config=run_config,
         instance=instance or dg.DagsterInstance.ephemeral(),
         tags=run_tags,
         raise_on_error=raise_on_error,

@@ -98,7 +98,10 @@ class Platform:
 def write_home(home: Path) -> None:
     """The project's dagster.yaml with its storage paths moved under ``home``."""
     config = yaml.safe_load((ROOT / "dagster_home" / "dagster.yaml").read_text())
-    config["storage"] = {"sqlite": {"base_dir": str(home / "storage")}}
+    storage = home / "storage"
+    config["run_storage"]["config"]["base_dir"] = str(storage / "history")
+    config["event_log_storage"]["config"]["base_dir"] = str(storage / "history" / "runs")
+    config["schedule_storage"]["config"]["base_dir"] = str(storage / "schedules")
     config["local_artifact_storage"]["config"]["base_dir"] = str(home)
     config["compute_logs"]["config"]["base_dir"] = str(home / "logs")
     home.mkdir(parents=True, exist_ok=True)
