@@ -1,6 +1,6 @@
 """Automation: the landing-zone sensor, the daily schedule, declarative automation and alerts.
 
-Design (see docs/automation.md):
+Design (see the README, "Automation"):
 
 - ``deliveries_job`` materializes every asset and check for a range of delivery days in ONE run
   (partitioned assets have single-run backfill policies; the unpartitioned dimensions and lifetime

@@ -424,3 +424,19 @@ def test_cli_out_defaults_to_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("ECOMMERCE_LANDING_DIR", str(tmp_path / "env"))
     assert main(["--days", "1", "--scale", "0.05"]) == 0
     assert (tmp_path / "env" / "2024-01-01" / C.SUCCESS_MARKER).exists()
+
+
+def test_live_mode_delivers_the_next_days_one_by_one(tmp_path: Path) -> None:
+    """``--live`` appends complete deliveries after the newest one (the demo the sensor watches)."""
+    out = tmp_path / "live"
+    generate_landing_zone(out, seed=3, scale=0.05, days=2)
+    args = [sys.executable, "-m", "ecommerce_assets.generate", "--out", str(out), "--scale", "0.05"]
+    result = subprocess.run(
+        [*args, "--live", "--interval", "0", "--max-days", "2"],
+        capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    assert "delivered 2024-01-03" in result.stdout and "delivered 2024-01-04" in result.stdout
+    days = sorted(p.name for p in out.iterdir() if (p / "_SUCCESS").is_file())
+    assert days == ["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]
+    manifest = json.loads((out / "2024-01-04" / "_manifest.json").read_text())
+    assert manifest["delivery_date"] == "2024-01-04"

@@ -1,4 +1,4 @@
-"""The validation suite as Dagster asset checks, one step per layer (see docs/checks.md).
+"""The validation suite as Dagster asset checks, one step per layer (README: "Data quality").
 
 ``build_checks(partitions_def)`` returns every check definition for ``Definitions``.
 """
