@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from datetime import date
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 
-from .definitions import build_definitions
 from .landing import complete_deliveries
 from .runner import materialize_days
 from .settings import load_settings
@@ -70,6 +70,10 @@ def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Dagster's beta/preview notices on every definition would bury the summary.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--no-demo",
@@ -106,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         deliveries = complete_deliveries(settings.landing_dir)
     first, last = args.first or min(deliveries), args.last or max(deliveries)
     instance = _instance()
+    from .definitions import build_definitions  # after the warning filters above
+
     defs = build_definitions(settings)
     count = sum(first <= day <= last for day in deliveries)
     print(
@@ -134,10 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     checks = result.get_asset_check_evaluations()
     if checks:
         failed = [c for c in checks if not c.passed]
-        print(f"\nAsset checks: {len(checks) - len(failed)} passed, {len(failed)} failed")
-        for check in failed:
+        errors = [c for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
+        print(
+            f"\nAsset checks: {len(checks) - len(failed)} passed, {len(failed) - len(errors)} "
+            f"warnings (defects found and handled), {len(errors)} errors"
+        )
+        for check in sorted(failed, key=lambda c: (c.severity != dg.AssetCheckSeverity.ERROR,)):
             severity = check.severity.value if check.severity else ""
-            print(f"  FAILED ({severity}) {check.asset_key.to_user_string()}:{check.check_name}")
+            print(f"  {severity:<5} {check.asset_key.to_user_string()}:{check.check_name}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
