@@ -18,9 +18,10 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow
+import pyarrow.compute as pc
 
 from .contract import SUCCESS_MARKER, TableSpec
-from .io_manager import fetch_frame
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 # Tokens that matter for line ends: a quote toggles quoting; CRLF, CR and LF end a record.
@@ -205,35 +206,38 @@ def read_raw(
             continue
         groups.setdefault(tuple(header), []).append((day, path))
 
-    frames = [_read_group(spec, header, files, report) for header, files in groups.items()]
-    frames = [f for f in frames if len(f)]
-    if not frames:
+    tables = [_read_group(spec, header, files, report) for header, files in groups.items()]
+    tables = [t for t in tables if t.num_rows]
+    if not tables:
         return empty_raw_frame(spec)
-    out = _concat(frames)
-    out["ingested_at"] = pd.Timestamp(ingested_at).tz_localize(None).as_unit("ns")
-    order = np.lexsort((out["line_number"].to_numpy(), out["delivery_date"].to_numpy()))
-    out = out.take(order).reset_index(drop=True)
-    return out[[*spec.column_names, *RAW_LINEAGE_COLUMNS]]
+    out = pyarrow.concat_tables(tables).sort_by(
+        [("delivery_date", "ascending"), ("line_number", "ascending")]
+    )
+    stamp = pyarrow.scalar(ingested_at.replace(tzinfo=None), pyarrow.timestamp("us"))
+    out = out.append_column("ingested_at", pyarrow.repeat(stamp, out.num_rows))
+    return out.select([*spec.column_names, *RAW_LINEAGE_COLUMNS]).to_pandas(
+        types_mapper=pd.ArrowDtype
+    )
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Column-wise numpy concatenation: pandas' concat is slow on all-NULL object columns."""
-    if len(frames) == 1:
-        return frames[0]
-    return pd.DataFrame(
-        {name: np.concatenate([f[name].to_numpy() for f in frames]) for name in frames[0].columns}
+def _raw_arrow_schema(spec: TableSpec) -> pyarrow.Schema:
+    text = pyarrow.string()
+    return pyarrow.schema(
+        [
+            *((name, text) for name in spec.column_names),
+            ("delivery_date", pyarrow.date32()),
+            ("source_file", text),
+            ("line_number", pyarrow.int64()),
+            ("ingested_at", pyarrow.timestamp("us")),
+            ("raw_line", text),
+            ("parse_error", text),
+        ]
     )
 
 
 def empty_raw_frame(spec: TableSpec) -> pd.DataFrame:
-    frame = pd.DataFrame({name: pd.Series(dtype=object) for name in spec.column_names})
-    frame["delivery_date"] = pd.Series(dtype="datetime64[ns]")
-    frame["source_file"] = pd.Series(dtype=object)
-    frame["line_number"] = pd.Series(dtype="int64")
-    frame["ingested_at"] = pd.Series(dtype="datetime64[ns]")
-    frame["raw_line"] = pd.Series(dtype=object)
-    frame["parse_error"] = pd.Series(dtype=object)
-    return frame
+    """A raw table with no rows, with the raw model's Arrow types."""
+    return _raw_arrow_schema(spec).empty_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _read_group(
@@ -241,25 +245,24 @@ def _read_group(
     header: tuple[str, ...],
     files: list[tuple[date, Path]],
     report: ReadReport,
-) -> pd.DataFrame:
+) -> pyarrow.Table:
     """Read files that share one header in a single DuckDB scan."""
     paths = [str(path) for _, path in files]
     # Lineage: per file index, its delivery day and its path relative to the landing zone (never
-    # an absolute machine path). Rows carry only DuckDB's file_index; the rest is a numpy take.
-    file_days = np.array([np.datetime64(day.isoformat(), "ns") for day, _ in files])
-    file_names = np.array([f"{day.isoformat()}/{path.name}" for day, path in files], dtype=object)
+    # an absolute machine path). Rows carry only DuckDB's file_index; the rest is an Arrow take.
+    file_days = pyarrow.array([day for day, _ in files], pyarrow.date32())
+    file_names = pyarrow.array([f"{day.isoformat()}/{path.name}" for day, path in files])
     columns = {name: "VARCHAR" for name in header}
     con = duckdb.connect()
     try:
         select = ", ".join(f'"{name}"' for name in spec.column_names)
         try:
-            good = fetch_frame(
-                con,
+            good = con.sql(
                 f"SELECT {select}, file_index FROM read_csv($paths, auto_detect=false, "
                 "header=true, delim=',', quote='\"', escape='\"', columns=$columns, "
                 "store_rejects=true, strict_mode=true)",
-                {"paths": paths, "columns": columns},
-            )
+                params={"paths": paths, "columns": columns},
+            ).to_arrow_table()
         except duckdb.InvalidInputException as exc:
             # The whole scan failed and DuckDB names no line: say which file and line if we can.
             for _, path in files:
@@ -271,40 +274,49 @@ def _read_group(
             raise DeliveryError(
                 f"{', '.join(paths)}: DuckDB cannot read the file(s): {exc}"
             ) from exc
-        rejects = fetch_frame(
-            con,
+        rejects = con.sql(
             "SELECT e.file_id AS file_index, e.line AS line_number, "
             "first(e.csv_line ORDER BY e.column_idx) AS raw_line, "
             "first(e.error_type || ': ' || e.error_message ORDER BY e.column_idx) "
             "AS parse_error "
-            "FROM reject_errors e GROUP BY ALL ORDER BY 1, 2",
-        )
+            "FROM reject_errors e GROUP BY ALL ORDER BY 1, 2"
+        ).to_arrow_table()
     finally:
         con.close()
     report.files_read += len(files)
 
-    file_index = good["file_index"].to_numpy(dtype="int64")
+    file_index = good.column("file_index").to_numpy()
     # DuckDB returns a plain scan in file order: the k-th good record of a file is on record line
     # k + 2, shifted past the lines DuckDB rejected in that file.
-    lines = good.groupby("file_index", sort=False).cumcount().to_numpy(dtype="int64") + 2
-    for index, bad in rejects.groupby("file_index", sort=False):
+    lines = pd.Series(file_index).groupby(file_index, sort=False).cumcount().to_numpy() + 2
+    reject_files = rejects.column("file_index").to_numpy()
+    reject_lines = rejects.column("line_number").to_numpy()
+    for index in np.unique(reject_files):
         rows = np.flatnonzero(file_index == index)
-        bad_lines = np.sort(bad["line_number"].to_numpy(dtype="int64"))
+        bad_lines = np.sort(reject_lines[reject_files == index])
         candidates = np.arange(2, len(rows) + len(bad_lines) + 2, dtype="int64")
         lines[rows] = candidates[~np.isin(candidates, bad_lines)][: len(rows)]
-    good["line_number"] = lines
-    good["raw_line"] = np.full(len(good), None, dtype=object)
-    good["parse_error"] = np.full(len(good), None, dtype=object)
-    if len(rejects):
-        bad_rows = pd.DataFrame(
-            {name: np.full(len(rejects), None, dtype=object) for name in spec.column_names}
-        )
-        bad_rows["file_index"] = rejects["file_index"].to_numpy(dtype="int64")
-        bad_rows["line_number"] = rejects["line_number"].to_numpy(dtype="int64")
-        bad_rows["raw_line"] = rejects["raw_line"].str.strip("\r\n").to_numpy(dtype=object)
-        bad_rows["parse_error"] = rejects["parse_error"].to_numpy(dtype=object)
-        good = _concat([good, bad_rows[good.columns]])
-    index = good["file_index"].to_numpy(dtype="int64")
-    good["delivery_date"] = file_days[index]
-    good["source_file"] = file_names[index]
-    return good.drop(columns=["file_index"])
+    text = pyarrow.string()
+    good = good.drop_columns(["file_index"])
+    good = good.append_column("line_number", pyarrow.array(lines, pyarrow.int64()))
+    good = good.append_column("raw_line", pyarrow.nulls(good.num_rows, text))
+    good = good.append_column("parse_error", pyarrow.nulls(good.num_rows, text))
+    bad = pyarrow.table(
+        {
+            **{name: pyarrow.nulls(rejects.num_rows, text) for name in spec.column_names},
+            "line_number": rejects.column("line_number").cast(pyarrow.int64()),
+            "raw_line": pc.utf8_rtrim(rejects.column("raw_line"), characters="\r\n"),
+            "parse_error": rejects.column("parse_error"),
+        }
+    )
+    # Lineage: per file index, its delivery day and its path relative to the landing zone (never
+    # an absolute machine path), taken by index from two small arrays.
+    index = pyarrow.concat_arrays(
+        [
+            pyarrow.array(file_index, pyarrow.int64()),
+            rejects.column("file_index").cast(pyarrow.int64()).combine_chunks(),
+        ]
+    )
+    table = pyarrow.concat_tables([good, bad.select(good.column_names)])
+    table = table.append_column("delivery_date", pc.take(file_days, index))
+    return table.append_column("source_file", pc.take(file_names, index))

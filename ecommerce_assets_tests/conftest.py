@@ -7,6 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pandas as pd
 import pytest
 
 from ecommerce_assets.definitions import build_definitions
@@ -39,6 +40,11 @@ class Built:
 
     def days(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def values(series: pd.Series) -> list:
+    """A column's values with None for NULL (Arrow-backed columns give pd.NA)."""
+    return [None if pd.isna(v) else v for v in series.tolist()]
 
 
 def make_built(root: Path, *, days: int, scale: float, seed: int, clean: bool = False) -> Built:

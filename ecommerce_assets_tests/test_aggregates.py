@@ -328,12 +328,12 @@ def test_customer_lifetime_rfm_and_exact_halves() -> None:
     assert out.loc[2, "rfm_segment"] == "new" and out.loc[2, "orders"] == 1
     assert out.loc[3, "rfm_segment"] == "at_risk" and out.loc[3, "orders"] == 3
     assert out.loc[3, "days_since_last_order"] == (date(2024, 6, 30) - date(2024, 1, 4)).days
-    assert not out.loc[3, "is_active"] and out.loc[3, "ltv_estimate"] == 120.01
-    assert out.loc[5, "average_order_value"] == 50.03
+    assert not out.loc[3, "is_active"] and out.loc[3, "ltv_estimate"] == Decimal("120.01")
+    assert out.loc[5, "average_order_value"] == Decimal("50.03")
     # active: revenue + aov × orders × 365 / max(tenure, 365) = 100.05 + 50.03 × 2 = 200.11
-    assert out.loc[5, "ltv_estimate"] == 200.11
+    assert out.loc[5, "ltv_estimate"] == Decimal("200.11")
     # user 2: 20.05 + 20.05 × 1 × 365 / 365
-    assert out.loc[2, "ltv_estimate"] == 40.10
+    assert out.loc[2, "ltv_estimate"] == Decimal("40.10")
 
 
 def test_daily_sales_average_rounds_half_up() -> None:
@@ -344,8 +344,12 @@ def test_daily_sales_average_rounds_half_up() -> None:
     ]
     out = build_agg_daily_sales(_orders(rows), [date(2024, 5, 1), date(2024, 5, 2)])
     first, empty = out.iloc[0], out.iloc[1]
-    assert (first["orders"], first["cancelled_orders"], first["net_revenue"]) == (3, 1, 100.05)
-    assert first["average_order_value"] == 50.03 and first["new_customers"] == 2
+    assert (first["orders"], first["cancelled_orders"], first["net_revenue"]) == (
+        3,
+        1,
+        Decimal("100.05"),
+    )
+    assert first["average_order_value"] == Decimal("50.03") and first["new_customers"] == 2
     assert first["cancellation_rate"] == pytest.approx(1 / 3)
     assert empty["orders"] == 0 and pd.isna(empty["average_order_value"])
     assert pd.isna(empty["cancellation_rate"])

@@ -3,6 +3,7 @@
 import hashlib
 import shutil
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -131,10 +132,10 @@ def test_products_versions_and_price_buckets() -> None:
         for r in known.itertuples()
     ]
     assert got == [
-        (10, 19.99, "low", False, 1),
-        (10, 74.99, "medium", True, 1),
-        (11, 20.00, "medium", True, pd.NA),
-        (12, 75.00, "high", False, 2),
+        (10, Decimal("19.99"), "low", False, 1),
+        (10, Decimal("74.99"), "medium", True, 1),
+        (11, Decimal("20.00"), "medium", True, pd.NA),
+        (12, Decimal("75.00"), "high", False, 2),
         (12, 75.00, "high", True, 3),
     ]
 
@@ -143,7 +144,7 @@ def test_dim_date_matches_python_calendar() -> None:
     dim = build_dim_date(date(2023, 12, 25), date(2025, 1, 5))
     assert len(dim) == (date(2025, 1, 5) - date(2023, 12, 25)).days + 1
     for row in dim.itertuples():
-        d = row.date.date()
+        d = row.date
         iso = d.isocalendar()
         nxt = d + timedelta(days=1)
         assert row.date_key == int(d.strftime("%Y%m%d"))

@@ -15,7 +15,13 @@ from hypothesis import strategies as st
 
 from ecommerce_assets.contract import ENUMERATIONS, TABLES, ColumnSpec, TableSpec
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.schemas import RAW_MODELS, STAGED_MODELS, StgLoadAudit, StgQuarantine
+from ecommerce_assets.schemas import (
+    RAW_MODELS,
+    STAGED_MODELS,
+    StgLoadAudit,
+    StgQuarantine,
+    conform,
+)
 from ecommerce_assets.transforms.staging import stage_table
 
 from .conftest import make_built
@@ -164,7 +170,8 @@ def raw_frames(draw: st.DrawFn) -> tuple[TableSpec, pd.DataFrame, pd.DataFrame |
                 "order_id": pd.Series(ids, dtype="int64"),
             }
         )
-    return spec, frame, orders
+    # What the raw layer writes: the raw model's Arrow types.
+    return spec, conform(frame, RAW_MODELS[spec.name]), orders
 
 
 @settings(

@@ -141,7 +141,7 @@ KILLED_RUN = textwrap.dedent(
     from ecommerce_assets.settings import Settings
 
     landing, warehouse, day, target = sys.argv[1:5]
-    real_write = io.write_slice
+    real_write = io.write_chunks
 
     class Stall:
         # Delegates to the connection, but stalls forever just before the target's COMMIT.
@@ -158,7 +158,7 @@ KILLED_RUN = textwrap.dedent(
     def stalling_write(con, schema, table, *args, **kwargs):
         return real_write(Stall(con, table), schema, table, *args, **kwargs)
 
-    io.write_slice = stalling_write
+    io.write_chunks = stalling_write
     defs = build_definitions(Settings(landing_dir=Path(landing), warehouse=Path(warehouse)))
     d = date.fromisoformat(day)
     layers = dg.AssetSelection.groups("raw", "staging").without_checks()

@@ -474,11 +474,23 @@ def gap_run(tmp_path_factory: pytest.TempPathFactory) -> GapRun:
 
 
 def test_a_missing_day_is_reported_in_materialization_metadata(gap_run: GapRun) -> None:
-    _, d2, d3, _ = gap_run.built.days()
+    """Each day's page says whether that day was delivered (not the range's list)."""
+    d1, d2, d3, d4 = gap_run.built.days()
+    expected = {
+        d1.isoformat(): "complete",
+        d2.isoformat(): "missing",
+        d3.isoformat(): "missing",
+        d4.isoformat(): "complete",
+    }
+    seen = 0
     for event in gap_run.result.get_asset_materialization_events():
         if event.asset_key.to_user_string().startswith("raw_"):
             metadata = event.materialization.metadata
-            assert metadata["missing_deliveries"].value == [d2.isoformat(), d3.isoformat()]
+            assert metadata["delivery"].value == expected[event.partition], event.partition
+            if expected[event.partition] == "missing":
+                assert metadata["dagster/partition_row_count"].value == 0
+            seen += 1
+    assert seen == 6 * 4
 
 
 def test_incomplete_folder_and_missing_day_are_skipped_and_later_days_load(

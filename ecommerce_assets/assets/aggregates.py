@@ -16,6 +16,7 @@ from ..schemas import (
     AggDailySales,
     AggProductPerformance,
 )
+from ..slices import DailyFrames, WarehouseSlice
 from ..transforms.aggregates import (
     build_agg_conversion_funnel,
     build_agg_customer_lifetime,
@@ -48,9 +49,10 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         ),
     )
     def agg_daily_sales(
-        context: dg.AssetExecutionContext, fact_orders: pd.DataFrame
-    ) -> pd.DataFrame:
-        return build_agg_daily_sales(fact_orders, window_days(context))
+        context: dg.AssetExecutionContext, fact_orders: WarehouseSlice
+    ) -> DailyFrames:
+        days = window_days(context)
+        return DailyFrames.single(days, build_agg_daily_sales(fact_orders, days))
 
     @dg.asset(
         name="agg_conversion_funnel",
@@ -66,9 +68,10 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         ),
     )
     def agg_conversion_funnel(
-        context: dg.AssetExecutionContext, fact_events: pd.DataFrame
-    ) -> pd.DataFrame:
-        return build_agg_conversion_funnel(fact_events, window_days(context))
+        context: dg.AssetExecutionContext, fact_events: WarehouseSlice
+    ) -> DailyFrames:
+        days = window_days(context)
+        return DailyFrames.single(days, build_agg_conversion_funnel(fact_events, days))
 
     @dg.asset(
         name="agg_product_performance",
@@ -88,9 +91,9 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
     )
     def agg_product_performance(
         context: dg.AssetExecutionContext,
-        fact_order_items: pd.DataFrame,
-        fact_reviews: pd.DataFrame,
-        dim_products: pd.DataFrame,
+        fact_order_items: WarehouseSlice,
+        fact_reviews: WarehouseSlice,
+        dim_products: WarehouseSlice,
     ) -> pd.DataFrame:
         return build_agg_product_performance(fact_order_items, fact_reviews, dim_products)
 
@@ -109,7 +112,7 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         ),
     )
     def agg_customer_lifetime(
-        context: dg.AssetExecutionContext, fact_orders: pd.DataFrame, dim_users: pd.DataFrame
+        context: dg.AssetExecutionContext, fact_orders: WarehouseSlice, dim_users: WarehouseSlice
     ) -> pd.DataFrame:
         return build_agg_customer_lifetime(fact_orders, dim_users)
 

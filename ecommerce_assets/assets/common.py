@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pandera.pandas as pa
 
 from ..schemas import dagster_type, table_schema
+from ..slices import DailyFrames, WarehouseSlice
 
 WAREHOUSE_IO = "warehouse_io_manager"
 
@@ -33,3 +37,8 @@ def table_out(
         io_manager_key=WAREHOUSE_IO,
         **kwargs,
     )
+
+
+def in_chunks(driver: WarehouseSlice, build: Callable[[list[date]], pd.DataFrame]) -> DailyFrames:
+    """A partitioned output built chunk by chunk over the days of ``driver`` (sized by its rows)."""
+    return DailyFrames((days, build(days)) for days in driver.chunks())

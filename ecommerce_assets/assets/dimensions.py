@@ -20,6 +20,7 @@ from ..schemas import (
     dagster_type,
     table_schema,
 )
+from ..slices import WarehouseSlice
 from ..transforms.dimensions import (
     build_dim_date,
     build_dim_payment_method,
@@ -104,7 +105,7 @@ def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             "user_sk is a stable hash of (user_id, valid_from).",
         ),
     )
-    def dim_users(context: dg.AssetExecutionContext, stg_users: pd.DataFrame) -> pd.DataFrame:
+    def dim_users(context: dg.AssetExecutionContext, stg_users: WarehouseSlice) -> pd.DataFrame:
         return build_dim_users(stg_users)
 
     @dg.asset(
@@ -118,7 +119,9 @@ def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             "supplier changes; product_sk is a stable hash of (product_id, valid_from).",
         ),
     )
-    def dim_products(context: dg.AssetExecutionContext, stg_products: pd.DataFrame) -> pd.DataFrame:
+    def dim_products(
+        context: dg.AssetExecutionContext, stg_products: WarehouseSlice
+    ) -> pd.DataFrame:
         return build_dim_products(stg_products)
 
     return [dim_date, dim_payment_method, dim_users, dim_products]

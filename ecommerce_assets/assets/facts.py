@@ -1,19 +1,21 @@
 """Facts (schema ``marts``), partitioned by delivery day with single-run backfills.
 
-Each step reads the same delivery days of its staged inputs and the whole dimensions (only the
-columns an as-of join needs), and replaces its days in the warehouse (``delivery_date``).
+Each step reads the same delivery days of its staged inputs, a chunk of days at a time, joins the
+whole dimensions (only the columns an as-of join needs) inside DuckDB, and replaces its days in the
+warehouse (``delivery_date``).
 """
 
 import dagster as dg
-import pandas as pd
 
 from ..schemas import FactEvents, FactOrderItems, FactOrders, FactReviews
+from ..slices import DailyFrames, WarehouseSlice
 from ..transforms.facts import (
     build_fact_events,
     build_fact_order_items,
     build_fact_orders,
     build_fact_reviews,
 )
+from .common import in_chunks
 from .dimensions import columns_in, table_asset_kwargs
 
 GROUP = "facts"
@@ -52,12 +54,17 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
     )
     def fact_orders(
         context: dg.AssetExecutionContext,
-        stg_orders: pd.DataFrame,
-        stg_order_items: pd.DataFrame,
-        dim_users: pd.DataFrame,
-        dim_payment_method: pd.DataFrame,
-    ) -> pd.DataFrame:
-        return build_fact_orders(stg_orders, stg_order_items, dim_users, dim_payment_method)
+        stg_orders: WarehouseSlice,
+        stg_order_items: WarehouseSlice,
+        dim_users: WarehouseSlice,
+        dim_payment_method: WarehouseSlice,
+    ) -> DailyFrames:
+        return in_chunks(
+            stg_order_items,
+            lambda days: build_fact_orders(
+                stg_orders.narrow(days), stg_order_items.narrow(days), dim_users, dim_payment_method
+            ),
+        )
 
     @dg.asset(
         name="fact_order_items",
@@ -77,14 +84,21 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
     )
     def fact_order_items(
         context: dg.AssetExecutionContext,
-        stg_orders: pd.DataFrame,
-        stg_order_items: pd.DataFrame,
-        dim_users: pd.DataFrame,
-        dim_products: pd.DataFrame,
-        dim_payment_method: pd.DataFrame,
-    ) -> pd.DataFrame:
-        return build_fact_order_items(
-            stg_orders, stg_order_items, dim_users, dim_products, dim_payment_method
+        stg_orders: WarehouseSlice,
+        stg_order_items: WarehouseSlice,
+        dim_users: WarehouseSlice,
+        dim_products: WarehouseSlice,
+        dim_payment_method: WarehouseSlice,
+    ) -> DailyFrames:
+        return in_chunks(
+            stg_order_items,
+            lambda days: build_fact_order_items(
+                stg_orders.narrow(days),
+                stg_order_items.narrow(days),
+                dim_users,
+                dim_products,
+                dim_payment_method,
+            ),
         )
 
     @dg.asset(
@@ -103,11 +117,14 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
     )
     def fact_events(
         context: dg.AssetExecutionContext,
-        stg_events: pd.DataFrame,
-        dim_users: pd.DataFrame,
-        dim_products: pd.DataFrame,
-    ) -> pd.DataFrame:
-        return build_fact_events(stg_events, dim_users, dim_products)
+        stg_events: WarehouseSlice,
+        dim_users: WarehouseSlice,
+        dim_products: WarehouseSlice,
+    ) -> DailyFrames:
+        return in_chunks(
+            stg_events,
+            lambda days: build_fact_events(stg_events.narrow(days), dim_users, dim_products),
+        )
 
     @dg.asset(
         name="fact_reviews",
@@ -124,10 +141,13 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
     )
     def fact_reviews(
         context: dg.AssetExecutionContext,
-        stg_reviews: pd.DataFrame,
-        dim_users: pd.DataFrame,
-        dim_products: pd.DataFrame,
-    ) -> pd.DataFrame:
-        return build_fact_reviews(stg_reviews, dim_users, dim_products)
+        stg_reviews: WarehouseSlice,
+        dim_users: WarehouseSlice,
+        dim_products: WarehouseSlice,
+    ) -> DailyFrames:
+        return in_chunks(
+            stg_reviews,
+            lambda days: build_fact_reviews(stg_reviews.narrow(days), dim_users, dim_products),
+        )
 
     return [fact_orders, fact_order_items, fact_events, fact_reviews]

@@ -11,8 +11,8 @@ For a day's ``raw_rows`` records of a table (a share is 1 when the table had no 
 - consistency  = 1 − inconsistent / raw (``orphan_line`` + facts linked to an unknown member)
 - quality_score = 100 × the mean of the five, rounded to 0.01.
 
-Partitioned by delivery day (the table is the score history); each materialization also carries
-the run's scores as numeric metadata so the asset's page plots the trend.
+Partitioned by delivery day (the table is the score history); each day's materialization also
+carries that day's scores as numeric metadata, so the asset's page plots the trend across days.
 """
 
 import dagster as dg
@@ -23,6 +23,7 @@ from ..contract import TABLES
 from ..io_manager import connect, fetch_frame
 from ..partitions import window_days
 from ..schemas import DataQualityReport, conform
+from ..slices import DailyFrames
 from .common import WAREHOUSE_IO
 from .dimensions import table_asset_kwargs
 
@@ -136,7 +137,7 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
             "the five). The history of data quality; see the README for the formula.",
         ),
     )
-    def data_quality_report(context: dg.AssetExecutionContext) -> dg.Output:
+    def data_quality_report(context: dg.AssetExecutionContext) -> DailyFrames:
         days = window_days(context)
         where = f"CAST(delivery_date AS DATE) BETWEEN DATE '{days[0]}' AND DATE '{days[-1]}'"
         io = getattr(context.resources, WAREHOUSE_IO)
@@ -146,6 +147,9 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         missing = {t for t in TABLES} - set(report["table_name"])
         if missing and len(report):
             context.log.warning(f"No audit rows for {sorted(missing)} in {days[0]}..{days[-1]}")
-        return dg.Output(report, metadata=trend_metadata(report))
+        # Each day's page plots that day's scores (the quality trend across partitions).
+        for day, frame in report.groupby("delivery_date"):
+            context.add_asset_metadata(trend_metadata(frame), partition_key=str(day))
+        return DailyFrames.single(days, report)
 
     return [data_quality_report]

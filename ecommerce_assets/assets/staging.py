@@ -1,10 +1,13 @@
 """Staged layer: typed and cleaned tables, the quarantine and the per-day load audit.
 
-One multi-asset stages all six tables in one step, because order lines need the staged orders of
-the same delivery (``orphan_line``) and every table feeds ``stg_quarantine``.
+One multi-asset stages the six tables, table by table and chunk by chunk, because every table feeds
+``stg_quarantine`` and ``stg_load_audit``. It can be subset: materializing ``stg_orders`` alone
+stages orders only; order lines are checked against the staged orders of their delivery.
 """
 
 from collections.abc import Iterator
+from dataclasses import replace
+from datetime import date
 
 import dagster as dg
 import pandas as pd
@@ -12,6 +15,7 @@ import pandas as pd
 from ..contract import TABLES
 from ..partitions import window_days
 from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine
+from ..slices import DailyFrames, WarehouseSlice
 from ..transforms.staging import complete_audit, stage_table
 from .common import table_out
 from .raw import raw_asset_name
@@ -75,47 +79,106 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         internal_asset_deps=deps,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
+        can_subset=True,
     )
     def staging_tables(
-        context: dg.AssetExecutionContext, **raw: pd.DataFrame
+        context: dg.AssetExecutionContext, **raw: WarehouseSlice
     ) -> Iterator[dg.Output]:
-        quarantines, audits = [], []
-        staged_orders = None
+        selected = set(context.selected_output_names)
+        every_table = bool({"stg_quarantine", "stg_load_audit"} & selected)
+        quarantines: list[pd.DataFrame] = []
+        audits: list[pd.DataFrame] = []
         for name in TABLES:
-            spec = TABLES[name]
-            result = stage_table(spec, raw[raw_asset_name(name)], staged_orders)
-            if name == "orders":
-                staged_orders = result.staged
-            quarantines.append(result.quarantine)
-            audits.append(result.audit)
-            by_reason = result.quarantine["reason"].value_counts().to_dict()
-            yield dg.Output(
-                result.staged,
-                output_name=stg_asset_name(name),
-                metadata={
-                    "quarantined_rows": len(result.quarantine),
-                    "exact_duplicates": int(result.audit["exact_duplicates"].sum()),
-                    "quarantine_reasons": dg.MetadataValue.json(
-                        {k: int(v) for k, v in sorted(by_reason.items())}
-                    ),
-                },
-            )
-        quarantine = pd.concat(quarantines, ignore_index=True)
-        yield dg.Output(
-            quarantine,
-            output_name="stg_quarantine",
-            metadata={
-                "rows_by_table": dg.MetadataValue.json(
-                    {
-                        k: int(v)
-                        for k, v in quarantine["table_name"].value_counts().sort_index().items()
-                    }
+            output = stg_asset_name(name)
+            if output not in selected and not every_table:
+                continue
+            staged = _stage_in_chunks(context, name, raw[raw_asset_name(name)], quarantines, audits)
+            if output in selected:
+                yield dg.Output(DailyFrames(staged), output_name=output)
+            else:
+                for _ in staged:  # classified for the quarantine and the audit only
+                    pass
+        days = window_days(context)
+        if "stg_quarantine" in selected:
+            quarantine = pd.concat(quarantines, ignore_index=True)
+            by_day = quarantine.groupby(["delivery_date", "table_name"]).size()
+            for day in days:
+                counts = by_day.get(day, pd.Series(dtype="int64"))
+                _day_metadata(
+                    context,
+                    "stg_quarantine",
+                    day,
+                    {"rows_by_table": dg.MetadataValue.json(_counts(counts))},
                 )
-            },
-        )
-        audit = complete_audit(
-            pd.concat(audits, ignore_index=True), list(TABLES), window_days(context)
-        )
-        yield dg.Output(audit, output_name="stg_load_audit")
+            yield dg.Output(DailyFrames.single(days, quarantine), output_name="stg_quarantine")
+        if "stg_load_audit" in selected:
+            audit = complete_audit(pd.concat(audits, ignore_index=True), list(TABLES), days)
+            yield dg.Output(DailyFrames.single(days, audit), output_name="stg_load_audit")
 
     return staging_tables
+
+
+def _stage_in_chunks(
+    context: dg.AssetExecutionContext,
+    name: str,
+    raw: WarehouseSlice,
+    quarantines: list[pd.DataFrame],
+    audits: list[pd.DataFrame],
+) -> Iterator[tuple[list[date], pd.DataFrame]]:
+    """Stage one table chunk by chunk (days sized by raw rows), keeping its quarantine and audit.
+
+    Order lines are checked against the staged orders of their delivery in the warehouse, which
+    this step wrote just before (or an earlier run did, when only order lines are materialized).
+    """
+    spec = TABLES[name]
+    orders = None
+    if name == "order_items":
+        orders = replace(
+            raw, schema=STAGING_SCHEMA, table="stg_orders", columns=("delivery_date", "order_id")
+        )
+    output = stg_asset_name(name)
+    selected = output in context.selected_output_names
+    for days in raw.chunks():
+        result = stage_table(spec, raw.narrow(days), orders.narrow(days) if orders else None)
+        quarantines.append(result.quarantine)
+        audits.append(result.audit)
+        if selected:
+            reasons = result.quarantine.groupby(["delivery_date", "reason"]).size()
+            audit = result.audit.set_index("delivery_date")
+            for day in days:
+                figures = audit.loc[day] if day in audit.index else None
+                _day_metadata(
+                    context,
+                    output,
+                    day,
+                    {
+                        **{
+                            column: int(figures[column]) if figures is not None else 0
+                            for column in _AUDIT_FIGURES
+                        },
+                        "quarantine_reasons": dg.MetadataValue.json(
+                            _counts(reasons.get(day, pd.Series(dtype="int64")))
+                        ),
+                    },
+                )
+        yield days, result.staged
+
+
+_AUDIT_FIGURES = (
+    "raw_rows",
+    "quarantined_rows",
+    "exact_duplicates",
+    "repaired_rows",
+    "unknown_values",
+    "invalid_emails",
+)
+
+
+def _counts(series: pd.Series) -> dict[str, int]:
+    return {str(k): int(v) for k, v in sorted(series.items())}
+
+
+def _day_metadata(
+    context: dg.AssetExecutionContext, output: str, day: date, metadata: dict
+) -> None:
+    context.add_asset_metadata(metadata, asset_key=dg.AssetKey(output), partition_key=str(day))

@@ -11,6 +11,7 @@ Conventions (the README's star-schema section has the full list):
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import date
 
 import duckdb
@@ -23,6 +24,8 @@ from ..schemas import (
     AggProductPerformance,
     conform,
 )
+from ..slices import Relation, sql_inputs
+from ..warehouse import fetch_frame
 
 ACTIVE_DAYS = 90
 # The "annual order rate" of an active customer is measured over at least a year, so a new
@@ -34,11 +37,13 @@ FREQUENCY_ORDERS = (2, 3, 4, 6)  # orders >= t
 MONETARY_REVENUE = (50, 150, 300, 600)  # revenue >= t
 
 
-def _con(frames: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    for name, frame in frames.items():
-        con.register(f"{name}_df", frame)
-    return con
+def _con(inputs: dict[str, Relation]) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the inputs (frames or warehouse slices) as ``<name>_df``."""
+    return sql_inputs({f"{name}_df": value for name, value in inputs.items()})
+
+
+def _days_frame(days: list[date]) -> pd.DataFrame:
+    return pd.DataFrame({"d": pd.to_datetime(days)})
 
 
 def cents_div(cents: str, divisor: str) -> str:
@@ -72,13 +77,13 @@ def _orders_view(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def build_agg_daily_sales(fact_orders: pd.DataFrame, days: list[date]) -> pd.DataFrame:
+def build_agg_daily_sales(fact_orders: Relation, days: list[date]) -> pd.DataFrame:
     """One row per business date in ``days``. ``fact_orders`` must hold every order up to the
     last of ``days`` (new vs returning customers look at the whole history)."""
-    con = _con({"fact_orders": fact_orders, "days": pd.DataFrame({"d": pd.to_datetime(days)})})
-    try:
+    with _con({"fact_orders": fact_orders, "days": _days_frame(days)}) as con:
         _orders_view(con)
-        df = con.execute(
+        df = fetch_frame(
+            con,
             f"""
             WITH first_orders AS (
                 SELECT user_id, min(business_date) AS first_date
@@ -120,26 +125,24 @@ def build_agg_daily_sales(fact_orders: pd.DataFrame, days: list[date]) -> pd.Dat
                 CASE WHEN orders > 0 THEN returned_orders / orders END AS return_rate
             FROM days_df AS d LEFT JOIN daily AS s ON s.business_date = CAST(d.d AS DATE)
             ORDER BY 1
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, AggDailySales)
 
 
 def build_agg_product_performance(
-    fact_order_items: pd.DataFrame, fact_reviews: pd.DataFrame, dim_products: pd.DataFrame
+    fact_order_items: Relation, fact_reviews: Relation, dim_products: Relation
 ) -> pd.DataFrame:
     """One row per product (current version; the unknown member collects orphan lines)."""
-    con = _con(
+    with _con(
         {
             "items": fact_order_items,
             "reviews": fact_reviews,
             "dim_products": dim_products,
         }
-    )
-    try:
-        df = con.execute(
+    ) as con:
+        df = fetch_frame(
+            con,
             """
             WITH versions AS (
                 SELECT product_sk, product_id FROM dim_products_df
@@ -178,10 +181,8 @@ def build_agg_product_performance(
             SELECT *, rank() OVER (PARTITION BY category ORDER BY revenue DESC) AS category_rank
             FROM joined
             ORDER BY category, category_rank, product_id
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, AggProductPerformance)
 
 
@@ -190,10 +191,9 @@ def _score(expr: str, thresholds: tuple[int, ...], smaller_is_better: bool = Fal
     return "(1 + " + " + ".join(f"CAST({expr} {op} {t} AS INTEGER)" for t in thresholds) + ")"
 
 
-def build_agg_customer_lifetime(fact_orders: pd.DataFrame, dim_users: pd.DataFrame) -> pd.DataFrame:
+def build_agg_customer_lifetime(fact_orders: Relation, dim_users: Relation) -> pd.DataFrame:
     """One row per customer (user_id) with at least one non-cancelled order."""
-    con = _con({"fact_orders": fact_orders, "dim_users": dim_users})
-    try:
+    with _con({"fact_orders": fact_orders, "dim_users": dim_users}) as con:
         _orders_view(con)
         recency = _score("days_since_last_order", RECENCY_DAYS, smaller_is_better=True)
         frequency = _score("orders", FREQUENCY_ORDERS)
@@ -202,7 +202,8 @@ def build_agg_customer_lifetime(fact_orders: pd.DataFrame, dim_users: pd.DataFra
             f"{_cents('average_order_value')} * orders * 365",
             f"greatest(tenure_days, {MIN_TENURE_DAYS})",
         )
-        df = con.execute(
+        df = fetch_frame(
+            con,
             f"""
             WITH as_of AS (SELECT max(delivery_date) AS as_of_date FROM orders),
             customers AS (
@@ -242,27 +243,25 @@ def build_agg_customer_lifetime(fact_orders: pd.DataFrame, dim_users: pd.DataFra
             LEFT JOIN (SELECT user_id, user_sk FROM dim_users_df WHERE is_current) AS u
                 USING (user_id)
             ORDER BY s.user_id
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, AggCustomerLifetime)
 
 
 FUNNEL_STEPS = ("product_view", "add_to_cart", "checkout", "purchase")
 
 
-def build_agg_conversion_funnel(fact_events: pd.DataFrame, days: list[date]) -> pd.DataFrame:
+def build_agg_conversion_funnel(fact_events: Relation, days: list[date]) -> pd.DataFrame:
     """One row per business date in ``days``: sessions with an event on that day, and how many
     of them reach each step. ``fact_events`` must include the next day's delivery (late events).
     """
-    con = _con({"fact_events": fact_events, "days": pd.DataFrame({"d": pd.to_datetime(days)})})
     steps = ",\n".join(
         f"count(DISTINCT session_id) FILTER (event_type = '{s}') AS {s}_sessions"
         for s in FUNNEL_STEPS
     )
-    try:
-        df = con.execute(
+    with _con({"fact_events": fact_events, "days": _days_frame(days)}) as con:
+        df = fetch_frame(
+            con,
             f"""
             WITH daily AS (
                 SELECT CAST(event_date AS DATE) AS business_date,
@@ -289,8 +288,6 @@ def build_agg_conversion_funnel(fact_events: pd.DataFrame, days: list[date]) -> 
                 purchase_sessions / nullif(sessions, 0) AS overall_conversion_rate,
                 late_events
             FROM filled ORDER BY business_date
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, AggConversionFunnel)

@@ -18,13 +18,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import duckdb
-import numpy as np
 import pandas as pd
-import pandera.pandas as pa
 
 from ..contract import PAYMENT_METHODS, UNKNOWN
-from ..io_manager import fetch_frame
 from ..schemas import DimDate, DimPaymentMethod, DimProducts, DimUsers, conform
+from ..slices import Relation, sql_inputs
+from ..warehouse import fetch_frame
 
 UNKNOWN_SK = 0
 UNKNOWN_ID = -1
@@ -45,22 +44,9 @@ PAYMENT_TYPES = {
 }
 
 
-def _conform_versions(df: pd.DataFrame, model: type[pa.DataFrameModel]) -> pd.DataFrame:
-    """``conform``, except ``valid_to``: 9999-12-31 does not fit pandas' nanosecond datetimes,
-    so that column stays microseconds (DuckDB stores it as TIMESTAMP either way)."""
-    valid_to = df["valid_to"]
-    if str(valid_to.dtype) != "datetime64[us]":
-        valid_to = pd.Series(np.array(valid_to.tolist(), dtype="datetime64[us]"))
-    out = conform(df.drop(columns=["valid_to"]), model)
-    out["valid_to"] = valid_to.reset_index(drop=True)
-    return out
-
-
 def _unknown_member(rows: list[dict]) -> pd.DataFrame:
-    """The unknown member row, valid from 1900-01-01 until 9999-12-31 (microseconds)."""
-    df = pd.DataFrame(rows)
-    df["valid_to"] = pd.Series(np.array([VALID_TO] * len(df), dtype="datetime64[us]"))
-    return df
+    """The unknown member row, valid from 1900-01-01 until 9999-12-31."""
+    return pd.DataFrame([{**row, "valid_to": VALID_TO} for row in rows])
 
 
 def surrogate_key_sql(key: str, valid_from: str) -> str:
@@ -136,11 +122,9 @@ def _scd2_sql(key: str, tracked: list[str], carried: list[str], sk: str, extra_s
     """
 
 
-def build_dim_users(stg_users: pd.DataFrame) -> pd.DataFrame:
+def build_dim_users(stg_users: Relation) -> pd.DataFrame:
     """SCD2 users: a new version when name, email, country or city changes."""
-    con = duckdb.connect()
-    try:
-        con.register("staged", stg_users)
+    with sql_inputs({"staged": stg_users}) as con:
         sql = _scd2_sql(
             "user_id",
             ["user_name", "email", "country", "city"],
@@ -148,9 +132,7 @@ def build_dim_users(stg_users: pd.DataFrame) -> pd.DataFrame:
             "user_sk",
             ", year(signup_date) AS signup_year, month(signup_date) AS signup_month",
         )
-        df = con.execute(sql).df()
-    finally:
-        con.close()
+        df = fetch_frame(con, sql)
     unknown = _unknown_member(
         [
             {
@@ -168,15 +150,13 @@ def build_dim_users(stg_users: pd.DataFrame) -> pd.DataFrame:
             }
         ]
     )
-    return _conform_versions(pd.concat([unknown, df], ignore_index=True), DimUsers)
+    return pd.concat([conform(unknown, DimUsers), conform(df, DimUsers)], ignore_index=True)
 
 
-def build_dim_products(stg_products: pd.DataFrame) -> pd.DataFrame:
+def build_dim_products(stg_products: Relation) -> pd.DataFrame:
     """SCD2 products: a new version when name, category, subcategory, price, cost or supplier
     changes; ``price_bucket`` from the version's price."""
-    con = duckdb.connect()
-    try:
-        con.register("staged_raw", stg_products)
+    with sql_inputs({"staged_raw": stg_products}) as con:
         # Money as exact decimals, so "unchanged" compares cents, not binary floats.
         con.execute(
             "CREATE TEMP VIEW staged AS SELECT * REPLACE ("
@@ -194,9 +174,7 @@ def build_dim_products(stg_products: pd.DataFrame) -> pd.DataFrame:
             "product_sk",
             bucket,
         )
-        df = con.execute(sql).df()
-    finally:
-        con.close()
+        df = fetch_frame(con, sql)
     unknown = _unknown_member(
         [
             {
@@ -214,4 +192,4 @@ def build_dim_products(stg_products: pd.DataFrame) -> pd.DataFrame:
             }
         ]
     )
-    return _conform_versions(pd.concat([unknown, df], ignore_index=True), DimProducts)
+    return pd.concat([conform(unknown, DimProducts), conform(df, DimProducts)], ignore_index=True)

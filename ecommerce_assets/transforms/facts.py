@@ -1,8 +1,9 @@
 """Facts: staged rows of one or more deliveries linked to the dimensions, money in DECIMAL.
 
-Money arrives as float64 (the staged frames) and is cast to its contract DECIMAL first; every
-amount is then exact: a line's net is ``round(quantity × unit_price × (1 − discount), 2)`` (DuckDB
-rounds DECIMAL half away from zero), and order totals are sums of those rounded cents.
+Money arrives as DECIMAL (float64 in hand-made test frames) and is cast to its contract
+DECIMAL; every amount is then exact: a line's net is ``round(quantity × unit_price ×
+(1 − discount), 2)`` (DuckDB rounds DECIMAL half away from zero), and order totals are sums of
+those rounded cents. Inputs are frames or warehouse slices (``slices.sql_inputs``).
 
 Dimension links are as-of joins: the version with ``valid_from <= ts`` and the greatest
 ``valid_from`` (the version valid at ``ts``); if the key exists but ``ts`` precedes its first
@@ -13,10 +14,15 @@ NULL: anonymous events, events without a product), the unknown member, surrogate
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import duckdb
 import pandas as pd
 
 from ..schemas import FactEvents, FactOrderItems, FactOrders, FactReviews, conform
+from ..slices import Relation, sql_inputs
+from ..warehouse import fetch_frame
 
 _DATE_KEY = "CAST(strftime({ts}, '%Y%m%d') AS INTEGER)"
 
@@ -25,28 +31,27 @@ def _date_key(ts: str) -> str:
     return _DATE_KEY.format(ts=ts)
 
 
-def _connect(frames: dict[str, pd.DataFrame]) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB with the frames registered and the dimension version views."""
-    con = duckdb.connect()
-    for name, frame in frames.items():
-        con.register(f"{name}_df", frame)
-    if "dim_users" in frames:
-        con.execute(
-            "CREATE TEMP TABLE user_versions AS SELECT user_sk AS sk, user_id AS id, "
-            "CAST(valid_from AS TIMESTAMP) AS valid_from FROM dim_users_df WHERE user_sk <> 0"
-        )
-    if "dim_products" in frames:
-        con.execute(
-            "CREATE TEMP TABLE product_versions AS SELECT product_sk AS sk, product_id AS id, "
-            "CAST(valid_from AS TIMESTAMP) AS valid_from, CAST(cost AS DECIMAL(10,2)) AS cost "
-            "FROM dim_products_df WHERE product_sk <> 0"
-        )
-    if "dim_payment_method" in frames:
-        con.execute(
-            "CREATE TEMP TABLE payment_methods AS SELECT payment_method_key, payment_method "
-            "FROM dim_payment_method_df"
-        )
-    return con
+@contextmanager
+def _connect(inputs: dict[str, Relation]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with the inputs as ``<name>_df`` and the dimension version views."""
+    with sql_inputs({f"{name}_df": value for name, value in inputs.items()}) as con:
+        if "dim_users" in inputs:
+            con.execute(
+                "CREATE TEMP TABLE user_versions AS SELECT user_sk AS sk, user_id AS id, "
+                "CAST(valid_from AS TIMESTAMP) AS valid_from FROM dim_users_df WHERE user_sk <> 0"
+            )
+        if "dim_products" in inputs:
+            con.execute(
+                "CREATE TEMP TABLE product_versions AS SELECT product_sk AS sk, product_id AS id, "
+                "CAST(valid_from AS TIMESTAMP) AS valid_from, CAST(cost AS DECIMAL(10,2)) AS cost "
+                "FROM dim_products_df WHERE product_sk <> 0"
+            )
+        if "dim_payment_method" in inputs:
+            con.execute(
+                "CREATE TEMP TABLE payment_methods AS SELECT payment_method_key, payment_method "
+                "FROM dim_payment_method_df"
+            )
+        yield con
 
 
 def asof_sk_sql(source: str, key: str, ts: str, versions: str, out: str) -> str:
@@ -85,28 +90,28 @@ def _orders_sql() -> str:
 
 
 def build_fact_orders(
-    stg_orders: pd.DataFrame,
-    stg_order_items: pd.DataFrame,
-    dim_users: pd.DataFrame,
-    dim_payment_method: pd.DataFrame,
+    stg_orders: Relation,
+    stg_order_items: Relation,
+    dim_users: Relation,
+    dim_payment_method: Relation,
 ) -> pd.DataFrame:
     """One row per order: totals from its lines, user version at order time."""
-    con = _connect(
+    with _connect(
         {
             "stg_orders": stg_orders,
             "stg_order_items": stg_order_items,
             "dim_users": dim_users,
             "dim_payment_method": dim_payment_method,
         }
-    )
-    try:
+    ) as con:
         con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
         con.execute(f"CREATE TEMP TABLE lines AS {_lines_sql()}")
         con.execute(
             "CREATE TEMP TABLE orders_u AS "
             + asof_sk_sql("orders", "user_id", "order_ts", "user_versions", "user_sk")
         )
-        df = con.execute(
+        df = fetch_frame(
+            con,
             f"""
             WITH totals AS (
                 SELECT delivery_date, order_id, count(*) AS item_count,
@@ -132,22 +137,20 @@ def build_fact_orders(
             LEFT JOIN totals AS t ON t.delivery_date = o.delivery_date AND t.order_id = o.order_id
             LEFT JOIN payment_methods AS pm ON pm.payment_method = o.payment_method
             ORDER BY o.delivery_date, o.order_id
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, FactOrders)
 
 
 def build_fact_order_items(
-    stg_orders: pd.DataFrame,
-    stg_order_items: pd.DataFrame,
-    dim_users: pd.DataFrame,
-    dim_products: pd.DataFrame,
-    dim_payment_method: pd.DataFrame,
+    stg_orders: Relation,
+    stg_order_items: Relation,
+    dim_users: Relation,
+    dim_products: Relation,
+    dim_payment_method: Relation,
 ) -> pd.DataFrame:
     """One row per order line: product and user versions at order time, exact money, margin."""
-    con = _connect(
+    with _connect(
         {
             "stg_orders": stg_orders,
             "stg_order_items": stg_order_items,
@@ -155,8 +158,7 @@ def build_fact_order_items(
             "dim_products": dim_products,
             "dim_payment_method": dim_payment_method,
         }
-    )
-    try:
+    ) as con:
         con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
         con.execute(
             "CREATE TEMP TABLE orders_u AS "
@@ -174,7 +176,8 @@ def build_fact_order_items(
             "CREATE TEMP TABLE lines_p AS "
             + asof_sk_sql("lines", "product_id", "order_ts", "product_versions", "product_sk")
         )
-        df = con.execute(
+        df = fetch_frame(
+            con,
             f"""
             SELECT l.order_item_id, l.order_id, l.product_id, l.product_sk, l.user_sk,
                 {_date_key("l.order_ts")} AS date_key,
@@ -189,19 +192,18 @@ def build_fact_order_items(
             LEFT JOIN product_versions AS p ON p.sk = l.product_sk
             LEFT JOIN payment_methods AS pm ON pm.payment_method = l.payment_method
             ORDER BY l.delivery_date, l.order_item_id
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, FactOrderItems)
 
 
 def build_fact_events(
-    stg_events: pd.DataFrame, dim_users: pd.DataFrame, dim_products: pd.DataFrame
+    stg_events: Relation, dim_users: Relation, dim_products: Relation
 ) -> pd.DataFrame:
     """One row per event, with user and product versions at event time."""
-    con = _connect({"stg_events": stg_events, "dim_users": dim_users, "dim_products": dim_products})
-    try:
+    with _connect(
+        {"stg_events": stg_events, "dim_users": dim_users, "dim_products": dim_products}
+    ) as con:
         con.execute(
             "CREATE TEMP TABLE events AS SELECT * REPLACE (CAST(event_ts AS TIMESTAMP) AS "
             "event_ts, CAST(delivery_date AS DATE) AS delivery_date) FROM stg_events_df"
@@ -214,7 +216,8 @@ def build_fact_events(
             "CREATE TEMP TABLE events_p AS "
             + asof_sk_sql("events_u", "product_id", "event_ts", "product_versions", "product_sk")
         )
-        df = con.execute(
+        df = fetch_frame(
+            con,
             f"""
             SELECT event_id, session_id, user_id, user_sk, product_sk, event_type, event_ts,
                 CAST(event_ts AS DATE) AS event_date, hour(event_ts) AS event_hour,
@@ -224,21 +227,18 @@ def build_fact_events(
                 delivery_date
             FROM events_p
             ORDER BY delivery_date, event_id
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, FactEvents)
 
 
 def build_fact_reviews(
-    stg_reviews: pd.DataFrame, dim_users: pd.DataFrame, dim_products: pd.DataFrame
+    stg_reviews: Relation, dim_users: Relation, dim_products: Relation
 ) -> pd.DataFrame:
     """One row per review; versions valid at the end of the review day."""
-    con = _connect(
+    with _connect(
         {"stg_reviews": stg_reviews, "dim_users": dim_users, "dim_products": dim_products}
-    )
-    try:
+    ) as con:
         con.execute(
             "CREATE TEMP TABLE reviews AS SELECT *, CAST(review_date AS TIMESTAMP) "
             "+ INTERVAL 1 DAY - INTERVAL 1 MICROSECOND AS as_of_ts "
@@ -253,7 +253,8 @@ def build_fact_reviews(
             "CREATE TEMP TABLE reviews_p AS "
             + asof_sk_sql("reviews_u", "product_id", "as_of_ts", "product_versions", "product_sk")
         )
-        df = con.execute(
+        df = fetch_frame(
+            con,
             f"""
             SELECT review_id, product_id, product_sk, user_sk,
                 {_date_key("review_date")} AS date_key,
@@ -261,8 +262,6 @@ def build_fact_reviews(
                 helpful_votes, review_date, delivery_date
             FROM reviews_p
             ORDER BY delivery_date, review_id
-            """
-        ).df()
-    finally:
-        con.close()
+            """,
+        )
     return conform(df, FactReviews)

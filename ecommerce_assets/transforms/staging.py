@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import duckdb
 import pandas as pd
 
 from ..contract import (
@@ -36,8 +35,9 @@ from ..contract import (
     bad_value,
     out_of_range,
 )
-from ..io_manager import fetch_frame
-from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine, conform
+from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine, conform, model_columns
+from ..slices import Relation, sql_inputs
+from ..warehouse import fetch_frame
 
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 _INT_PATTERN = r"[+-]?[0-9]{1,18}"
@@ -149,13 +149,24 @@ def _output(spec: TableSpec, column: ColumnSpec) -> str:
 
 def complete_audit(audit: pd.DataFrame, tables: list[str], days: list) -> pd.DataFrame:
     """One audit row per table and day of the window, zeros where a table had no rows that day."""
-    grid = pd.MultiIndex.from_product(
-        [tables, pd.to_datetime(days).astype("datetime64[ns]")],
-        names=["table_name", "delivery_date"],
+    grid = pd.DataFrame(
+        {
+            "table_name": [t for t in tables for _ in days],
+            "position": [i for i, _ in enumerate(tables) for _ in days],
+            "delivery_date": pd.to_datetime([d for _ in tables for d in days]),
+        }
     )
-    counts = [c for c in audit.columns if c not in ("table_name", "delivery_date")]
-    out = audit.set_index(["table_name", "delivery_date"]).reindex(grid, fill_value=0)
-    return conform(out[counts].reset_index(), StgLoadAudit)
+    counts = [c for c in model_columns(StgLoadAudit) if c not in ("table_name", "delivery_date")]
+    filled = ", ".join(f"coalesce(a.{_q(c)}, 0) AS {_q(c)}" for c in counts)
+    with sql_inputs({"audit": audit, "grid": grid}) as con:
+        out = fetch_frame(
+            con,
+            f"SELECT g.table_name, CAST(g.delivery_date AS DATE) AS delivery_date, {filled} "
+            "FROM grid AS g LEFT JOIN audit AS a ON a.table_name = g.table_name "
+            "AND CAST(a.delivery_date AS DATE) = CAST(g.delivery_date AS DATE) "
+            "ORDER BY g.position, g.delivery_date",
+        )
+    return conform(out, StgLoadAudit)
 
 
 @dataclass(frozen=True)
@@ -251,26 +262,23 @@ def stage_sql(spec: TableSpec, with_order_keys: bool = False) -> str:
 
 
 def stage_table(
-    spec: TableSpec, raw: pd.DataFrame, staged_orders: pd.DataFrame | None = None
+    spec: TableSpec, raw: Relation, staged_orders: Relation | None = None
 ) -> StageResult:
-    """Classify and type every row of one raw table. ``staged_orders`` is needed for order lines."""
-    con = duckdb.connect()
-    try:
-        con.register("raw", raw)
-        with_orders = spec.name == "order_items"
+    """Classify and type every row of one raw table. ``staged_orders`` is needed for order lines
+    (their orders staged in the same delivery); both are frames or warehouse slices."""
+    with_orders = spec.name == "order_items"
+    empty_keys = pd.DataFrame(
+        {"delivery_date": pd.Series([], dtype="datetime64[ns]"), "order_id": []}
+    )
+    inputs = {"raw": raw}
+    if with_orders:
+        inputs["staged_orders"] = staged_orders if staged_orders is not None else empty_keys
+    with sql_inputs(inputs) as con:
         if with_orders:
-            keys = (
-                staged_orders[["delivery_date", "order_id"]]
-                if staged_orders is not None
-                else pd.DataFrame({"delivery_date": [], "order_id": []})
-            )
-            con.register("order_keys", keys)
             con.execute(
-                "CREATE TEMP TABLE order_keys_t AS SELECT DISTINCT CAST(delivery_date AS DATE) "
-                "AS delivery_date, CAST(order_id AS BIGINT) AS order_id FROM order_keys"
+                "CREATE TEMP TABLE order_keys AS SELECT DISTINCT CAST(delivery_date AS DATE) "
+                "AS delivery_date, CAST(order_id AS BIGINT) AS order_id FROM staged_orders"
             )
-            con.unregister("order_keys")
-            con.execute("CREATE TEMP VIEW order_keys AS SELECT * FROM order_keys_t")
         con.execute(f"CREATE TEMP TABLE classified AS {stage_sql(spec, with_orders)}")
         staged_cols = ", ".join(f"{_q(c.name + '__o')} AS {_q(c.name)}" for c in spec.columns)
         extra = ""
@@ -304,8 +312,6 @@ def stage_table(
             "count(*) FILTER (_copy = 1 AND _reason IS NULL AND _invalid_email) AS invalid_emails "
             "FROM classified GROUP BY delivery_date ORDER BY delivery_date",
         )
-    finally:
-        con.close()
     return StageResult(
         staged=conform(staged, STAGED_MODELS[spec.name]),
         quarantine=conform(quarantine, StgQuarantine),

@@ -1,0 +1,103 @@
+"""Talking to the DuckDB warehouse: connections that wait for the lock, frames fetched as Arrow.
+
+Every frame the platform reads crosses from DuckDB to pandas as Arrow (``pd.ArrowDtype``
+columns): no Python object per value, DECIMAL money stays exact ``decimal128`` and DATE stays a
+date. Plain ``.df()`` would build object strings and turn DECIMAL into float64.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow
+
+_LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse file stayed locked by another process for longer than the timeout."""
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier that comes from code (asset names, schemas), never from data."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lock_holder(message: str) -> str:
+    match = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", message)
+    if not match:
+        return "another process"
+    return f"{match.group(1)} (PID {match.group(2)})"
+
+
+@contextmanager
+def connect(
+    database: str | Path,
+    lock_timeout_s: float = 60.0,
+    log: Any | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse, waiting with backoff while another process holds its lock.
+
+    DuckDB lets one process open a file read-write; a concurrent run or a DuckDB CLI left open makes
+    ``connect`` fail at once, so we retry until ``lock_timeout_s`` and then name the holder.
+    """
+    path = Path(database)
+    if str(database) != ":memory:":
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + lock_timeout_s
+    delay = 0.05
+    warned = False
+    while True:
+        try:
+            con = duckdb.connect(str(database))
+            break
+        except duckdb.IOException as exc:
+            message = str(exc)
+            if not any(marker in message for marker in _LOCK_MARKERS):
+                raise
+            if time.monotonic() >= deadline:
+                holder = _lock_holder(message)
+                raise WarehouseLockedError(
+                    f"The warehouse {database} is locked by {holder}; "
+                    f"waited {lock_timeout_s:.0f}s. "
+                    "Close that process (a DuckDB CLI, notebook or BI tool on the file, or a "
+                    "concurrent run) and re-run; nothing was written."
+                ) from exc
+            if log is not None and not warned:
+                log.warning(f"Warehouse {database} is locked by {_lock_holder(message)}; waiting.")
+                warned = True
+            # Short, jittered waits: DuckDB's lock is not a queue, and a waiter that sleeps long
+            # keeps missing the gaps between another process's short transactions.
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.25)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+def fetch_frame(
+    con: duckdb.DuckDBPyConnection,
+    sql: str,
+    params: Sequence[Any] | Mapping[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Run a query and return its rows as an Arrow-backed pandas frame (one column per type)."""
+    # A relation cannot run while an earlier ``execute()`` result on the connection is only
+    # partly fetched (``fetchone``): finish that one first (a no-op when there is none).
+    con.complete()
+    relation = con.sql(sql, params=params) if params else con.sql(sql)
+    table = relation.to_arrow_table()
+    # DuckDB's HUGEINT (what ``sum`` of counts gives) arrives as decimal128(38, 0), on which
+    # pandas arithmetic overflows its precision: whole numbers become int64 (checked cast).
+    for index, column in enumerate(table.schema):
+        if pyarrow.types.is_decimal(column.type) and column.type.scale == 0:
+            table = table.set_column(index, column.name, table.column(index).cast(pyarrow.int64()))
+    return table.to_pandas(types_mapper=pd.ArrowDtype)

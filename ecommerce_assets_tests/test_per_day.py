@@ -1,0 +1,174 @@
+"""A range run in chunks: each day's materialization carries that day's figures, the warehouse
+does not depend on the chunk size, and nothing crosses into pandas as Python objects.
+
+Expected figures are counted in the warehouse with SQL written here, not taken from the code under
+test.
+"""
+
+from collections import Counter
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+from ecommerce_assets.contract import TABLES
+from ecommerce_assets.definitions import build_definitions
+from ecommerce_assets.runner import materialize_days
+from ecommerce_assets.settings import Settings
+from ecommerce_assets.slices import CHUNK_ROWS_ENV, WarehouseSlice
+
+from .conftest import Built, make_built
+
+SMALL_CHUNK = 150  # rows: a 6-day range becomes several chunks per table
+
+
+@pytest.fixture(scope="module")
+def chunked(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    built = make_built(tmp_path_factory.mktemp("chunked"), days=6, scale=0.3, seed=11)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CHUNK_ROWS_ENV, str(SMALL_CHUNK))
+        built.result = materialize_days(built.defs, built.first, built.last)
+    assert built.result.success
+    return built
+
+
+def _events(built: Built, asset: str) -> dict[str, dict]:
+    """Partition key -> that partition's materialization metadata (values unwrapped)."""
+    out = {}
+    for event in built.result.get_asset_materialization_events():
+        if event.asset_key.to_user_string() == asset:
+            meta = event.materialization.metadata
+            out[event.partition] = {k: getattr(v, "value", v) for k, v in meta.items()}
+    return out
+
+
+def test_each_day_carries_its_own_row_counts(chunked: Built) -> None:
+    for asset, schema in (
+        ("raw_events", "raw"),
+        ("stg_orders", "staging"),
+        ("fact_orders", "marts"),
+    ):
+        counted = dict(
+            chunked.query(
+                f"SELECT strftime(delivery_date, '%Y-%m-%d'), count(*) FROM {schema}.{asset} "
+                "GROUP BY 1"
+            )
+        )
+        events = _events(chunked, asset)
+        assert sorted(events) == [d.isoformat() for d in chunked.days()]
+        for day, meta in events.items():
+            assert meta["dagster/partition_row_count"] == counted.get(day, 0), (asset, day)
+        # Days differ: a range total copied onto every day would make these all equal.
+        assert len({meta["dagster/partition_row_count"] for meta in events.values()}) > 1
+
+
+def test_each_day_carries_its_own_quarantine_figures(chunked: Built) -> None:
+    rows = chunked.query(
+        "SELECT strftime(delivery_date, '%Y-%m-%d'), reason FROM staging.stg_quarantine "
+        "WHERE table_name = 'orders'"
+    )
+    events = _events(chunked, "stg_orders")
+    for day, meta in events.items():
+        reasons = Counter(reason for d, reason in rows if d == day)
+        assert meta["quarantined_rows"] == sum(reasons.values()), day
+        assert meta["quarantine_reasons"] == dict(sorted(reasons.items())), day
+    assert sum(meta["quarantined_rows"] for meta in events.values()) == len(rows) > 0
+    per_table = _events(chunked, "stg_quarantine")
+    for day, meta in per_table.items():
+        expected = dict(
+            chunked.query(
+                "SELECT table_name, count(*) FROM staging.stg_quarantine "
+                "WHERE strftime(delivery_date, '%Y-%m-%d') = ? GROUP BY 1 ORDER BY 1",
+                [day],
+            )
+        )
+        assert meta["rows_by_table"] == expected, day
+
+
+def test_each_day_carries_its_own_quality_score(chunked: Built) -> None:
+    expected = dict(
+        chunked.query(
+            "SELECT strftime(delivery_date, '%Y-%m-%d'), "
+            "round(sum(quality_score * greatest(raw_rows, 1)) / sum(greatest(raw_rows, 1)), 4) "
+            "FROM marts.data_quality_report GROUP BY 1"
+        )
+    )
+    events = _events(chunked, "data_quality_report")
+    assert {day: meta["quality_score"] for day, meta in events.items()} == pytest.approx(expected)
+
+
+def test_what_describes_the_whole_table_is_on_the_last_day(chunked: Built) -> None:
+    events = _events(chunked, "stg_events")
+    last = chunked.last.isoformat()
+    total = chunked.query("SELECT count(*) FROM staging.stg_events")[0][0]
+    assert events[last]["dagster/row_count"] == total
+    for day, meta in events.items():
+        # The column schema on every day: the schema-change check compares the latest two.
+        assert "dagster/column_schema" in meta
+        if day != last:
+            assert "dagster/row_count" not in meta and "preview" not in meta
+
+
+def _checksums(warehouse: Path) -> dict[str, tuple]:
+    """Row count and an order-independent hash of every row (all columns, money exact) of every
+    table; ``ingested_at`` (the wall clock of the read) is left out."""
+    out = {}
+    with duckdb.connect(str(warehouse)) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables ORDER BY 1, 2"
+        ).fetchall()
+        for schema, table in tables:
+            columns = [
+                r[0]
+                for r in con.execute(f'DESCRIBE "{schema}"."{table}"').fetchall()
+                if r[0] != "ingested_at"
+            ]
+            cols = ", ".join(f'"{c}"' for c in columns)
+            out[f"{schema}.{table}"] = con.execute(
+                f'SELECT count(*), sum(hash(({cols}))::HUGEINT) FROM "{schema}"."{table}"'
+            ).fetchone()
+    return out
+
+
+def test_the_warehouse_does_not_depend_on_the_chunk_size(chunked: Built, tmp_path: Path) -> None:
+    whole = tmp_path / "whole.duckdb"
+    defs = build_definitions(Settings(landing_dir=chunked.landing, warehouse=whole))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(CHUNK_ROWS_ENV, str(10_000_000))  # the whole range in one chunk
+        assert materialize_days(defs, chunked.first, chunked.last).success
+    small, large = _checksums(chunked.warehouse), _checksums(whole)
+    assert len(small) == 27  # 6 raw, 8 staging, 4 dimensions, 4 facts, 5 aggregates
+    assert small == large
+
+
+def test_tables_load_as_arrow_without_python_object_columns(chunked: Built) -> None:
+    for schema, table in chunked.query(
+        "SELECT table_schema, table_name FROM information_schema.tables"
+    ):
+        frame = WarehouseSlice(str(chunked.warehouse), schema, table).frame()
+        objects = [
+            c for c, dtype in frame.dtypes.items() if dtype is object or str(dtype) == "object"
+        ]
+        assert not objects, (table, objects)
+        assert all(str(dtype).endswith("[pyarrow]") for dtype in frame.dtypes), table
+
+
+def test_money_is_loaded_as_exact_decimals(chunked: Built) -> None:
+    frame = WarehouseSlice(str(chunked.warehouse), "marts", "fact_orders").frame()
+    assert str(frame["net"].dtype) == "decimal128(14, 2)[pyarrow]"
+    total = chunked.query("SELECT sum(net)::VARCHAR FROM marts.fact_orders")[0][0]
+    assert str(frame["net"].sum()) == total
+
+
+def test_a_range_run_records_one_materialization_per_day_and_table(chunked: Built) -> None:
+    counts = Counter(
+        (e.asset_key.to_user_string(), e.partition)
+        for e in chunked.result.get_asset_materialization_events()
+        if e.partition is not None
+    )
+    partitioned = {f"raw_{t}" for t in TABLES} | {f"stg_{t}" for t in TABLES}
+    for asset in partitioned:
+        for day in chunked.days():
+            assert counts[(asset, day.isoformat())] == 1, (asset, day)
+    assert isinstance(chunked.result, dg.ExecuteInProcessResult)
