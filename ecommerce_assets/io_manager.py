@@ -39,6 +39,9 @@ __all__ = [
 PARTITION_EXPR = "partition_expr"
 SCHEMA_KEY = "schema"
 COLUMN_SCHEMA_KEY = "dagster/column_schema"
+# Definition metadata of assets whose column-schema-change check compares partitions: their column
+# schema goes on every day's materialization, not only on a range's last day.
+SCHEMA_ON_EVERY_DAY = "ecommerce/column_schema_on_every_day"
 _FRAME = "__ecommerce_frame"
 
 
@@ -310,24 +313,32 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
             context.add_output_metadata(out)
             return
         context.add_output_metadata(out)
-        # Each day's materialization carries that day's figures. The column schema is on every
-        # day too: Dagster's column-schema-change check compares the asset's two latest
-        # materializations, whichever days they are. What describes the table as a whole (total
-        # rows, a preview) goes on the range's last day only, not copied onto 366 events.
+        # Each day's materialization carries that day's figures. What describes the table as a
+        # whole (total rows, a preview, the column schema) goes on the range's last day only,
+        # not copied onto 366 events, except the column schema of assets whose schema-change
+        # check (Dagster's) compares the two latest materializations, whichever days they are.
         schema_meta = {}
         if COLUMN_SCHEMA_KEY in metadata:
             value = metadata[COLUMN_SCHEMA_KEY]
             schema_meta[COLUMN_SCHEMA_KEY] = getattr(value, "schema", value)
         keys = context.asset_partition_keys
         step = context.step_context
+        notes = obj.day_metadata if isinstance(obj, DailyFrames) else {}
+        notes = {str(day): figures for day, figures in notes.items()}
         for key in keys:
             day_meta: dict[str, Any] = {
                 "dagster/partition_row_count": per_day.get(key, 0),
-                **schema_meta,
+                **(schema_meta if metadata.get(SCHEMA_ON_EVERY_DAY) else {}),
+                **notes.get(key, {}),
             }
             if key == keys[-1]:
                 day_meta.update(
-                    {"dagster/row_count": int(total), "preview": preview, "range_rows": written}
+                    {
+                        "dagster/row_count": int(total),
+                        "preview": preview,
+                        "range_rows": written,
+                        **schema_meta,
+                    }
                 )
             step.add_asset_metadata(day_meta, asset_key=context.asset_key, partition_key=key)
 

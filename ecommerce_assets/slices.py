@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -183,15 +184,24 @@ class DailyFrames:
 
     Each chunk's frame holds exactly the rows of its days; together the chunks cover the step's
     range in order. ``validate`` (set by the output's Dagster type) runs on each chunk first.
+    ``day_metadata`` holds each day's own figures, filled while the chunks are produced; the I/O
+    manager puts them on that day's materialization with the day's row count, in one call per
+    day (Dagster's per-partition metadata costs grow with the number of calls in a step).
     """
 
     chunks: Iterable[tuple[Sequence[date], pd.DataFrame]]
     validate: Callable[[pd.DataFrame], object] | None = None
+    day_metadata: dict[date, dict[str, Any]] = field(default_factory=dict)
 
     @classmethod
-    def single(cls, days: Sequence[date], frame: pd.DataFrame) -> DailyFrames:
+    def single(
+        cls,
+        days: Sequence[date],
+        frame: pd.DataFrame,
+        day_metadata: dict[date, dict[str, Any]] | None = None,
+    ) -> DailyFrames:
         """The whole range as one chunk (for outputs of a few rows per day)."""
-        return cls([(list(days), frame)])
+        return cls([(list(days), frame)], day_metadata=day_metadata or {})
 
     def __iter__(self) -> Iterator[tuple[Sequence[date], pd.DataFrame]]:
         for days, frame in self.chunks:

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
+from ..io_manager import SCHEMA_ON_EVERY_DAY
 from ..schemas import dagster_type, table_schema
 from ..slices import DailyFrames, WarehouseSlice
 
@@ -23,12 +24,15 @@ def table_out(
     group: str,
     description: str,
     partition_expr: str | None = None,
+    schema_on_every_day: bool = False,
     **kwargs: Any,
 ) -> dg.AssetOut:
     """An ``AssetOut`` typed by ``model`` and stored as ``<schema>.<asset name>``."""
     metadata: dict[str, Any] = {"schema": schema, "dagster/column_schema": table_schema(model)}
     if partition_expr:
         metadata["partition_expr"] = partition_expr
+    if schema_on_every_day:
+        metadata[SCHEMA_ON_EVERY_DAY] = True
     return dg.AssetOut(
         dagster_type=dagster_type(model),
         metadata=metadata,

@@ -148,8 +148,7 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         if missing and len(report):
             context.log.warning(f"No audit rows for {sorted(missing)} in {days[0]}..{days[-1]}")
         # Each day's page plots that day's scores (the quality trend across partitions).
-        for day, frame in report.groupby("delivery_date"):
-            context.add_asset_metadata(trend_metadata(frame), partition_key=str(day))
-        return DailyFrames.single(days, report)
+        notes = {day: trend_metadata(frame) for day, frame in report.groupby("delivery_date")}
+        return DailyFrames.single(days, report, notes)
 
     return [data_quality_report]

@@ -31,6 +31,7 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             schema=RAW_SCHEMA,
             group=GROUP,
             partition_expr="delivery_date",
+            schema_on_every_day=True,  # its column-schema-change check compares partitions
             is_required=False,
             description=(
                 f"One row per CSV record of {spec.file_name} as delivered (all text), malformed "
@@ -70,12 +71,13 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         for name in selected:
             spec = TABLES[name]
-            asset_key = dg.AssetKey(raw_asset_name(name))
             # Chunks of days sized by the bytes delivered (rows are not known before reading).
             size = {d: _file_size(deliveries.get(d), spec.file_name) for d in days}
             plan = plan_chunks(days, size, chunk_bytes())
 
-            def chunks(spec=spec, asset_key=asset_key, plan=plan) -> Iterator[tuple]:
+            notes: dict = {}
+
+            def chunks(spec=spec, plan=plan, notes=notes) -> Iterator[tuple]:
                 for chunk_days in plan:
                     report = ReadReport()
                     frame = read_raw(landing.root, spec, chunk_days, ingested_at, report)
@@ -83,23 +85,19 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
                         context.log.warning(warning)
                     malformed = _malformed_by_day(frame)
                     for day in chunk_days:
-                        context.add_asset_metadata(
-                            {
-                                "delivery": "complete" if day in deliveries else "missing",
-                                "malformed_lines": malformed.get(day, 0),
-                                "warnings": dg.MetadataValue.md(
-                                    "\n".join(
-                                        f"- {w}" for w in report.warnings if day.isoformat() in w
-                                    )
-                                    or "_none_"
-                                ),
-                            },
-                            asset_key=asset_key,
-                            partition_key=day.isoformat(),
-                        )
+                        notes[day] = {
+                            "delivery": "complete" if day in deliveries else "missing",
+                            "malformed_lines": malformed.get(day, 0),
+                            "warnings": dg.MetadataValue.md(
+                                "\n".join(f"- {w}" for w in report.warnings if day.isoformat() in w)
+                                or "_none_"
+                            ),
+                        }
                     yield chunk_days, frame
 
-            yield dg.Output(DailyFrames(chunks()), output_name=raw_asset_name(name))
+            yield dg.Output(
+                DailyFrames(chunks(), day_metadata=notes), output_name=raw_asset_name(name)
+            )
 
     return raw_tables
 

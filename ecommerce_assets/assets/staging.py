@@ -92,9 +92,10 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
             output = stg_asset_name(name)
             if output not in selected and not every_table:
                 continue
-            staged = _stage_in_chunks(context, name, raw[raw_asset_name(name)], quarantines, audits)
+            notes: dict[date, dict] = {}
+            staged = _stage_in_chunks(name, raw[raw_asset_name(name)], quarantines, audits, notes)
             if output in selected:
-                yield dg.Output(DailyFrames(staged), output_name=output)
+                yield dg.Output(DailyFrames(staged, day_metadata=notes), output_name=output)
             else:
                 for _ in staged:  # classified for the quarantine and the audit only
                     pass
@@ -102,15 +103,17 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         if "stg_quarantine" in selected:
             quarantine = pd.concat(quarantines, ignore_index=True)
             by_day = quarantine.groupby(["delivery_date", "table_name"]).size()
-            for day in days:
-                counts = by_day.get(day, pd.Series(dtype="int64"))
-                _day_metadata(
-                    context,
-                    "stg_quarantine",
-                    day,
-                    {"rows_by_table": dg.MetadataValue.json(_counts(counts))},
-                )
-            yield dg.Output(DailyFrames.single(days, quarantine), output_name="stg_quarantine")
+            notes = {
+                day: {
+                    "rows_by_table": dg.MetadataValue.json(
+                        _counts(by_day.get(day, pd.Series(dtype="int64")))
+                    )
+                }
+                for day in days
+            }
+            yield dg.Output(
+                DailyFrames.single(days, quarantine, notes), output_name="stg_quarantine"
+            )
         if "stg_load_audit" in selected:
             audit = complete_audit(pd.concat(audits, ignore_index=True), list(TABLES), days)
             yield dg.Output(DailyFrames.single(days, audit), output_name="stg_load_audit")
@@ -119,13 +122,14 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
 
 
 def _stage_in_chunks(
-    context: dg.AssetExecutionContext,
     name: str,
     raw: WarehouseSlice,
     quarantines: list[pd.DataFrame],
     audits: list[pd.DataFrame],
+    notes: dict[date, dict],
 ) -> Iterator[tuple[list[date], pd.DataFrame]]:
-    """Stage one table chunk by chunk (days sized by raw rows), keeping its quarantine and audit.
+    """Stage one table chunk by chunk (days sized by raw rows), keeping its quarantine and audit
+    and noting each day's figures.
 
     Order lines are checked against the staged orders of their delivery in the warehouse, which
     this step wrote just before (or an earlier run did, when only order lines are materialized).
@@ -136,31 +140,23 @@ def _stage_in_chunks(
         orders = replace(
             raw, schema=STAGING_SCHEMA, table="stg_orders", columns=("delivery_date", "order_id")
         )
-    output = stg_asset_name(name)
-    selected = output in context.selected_output_names
     for days in raw.chunks():
         result = stage_table(spec, raw.narrow(days), orders.narrow(days) if orders else None)
         quarantines.append(result.quarantine)
         audits.append(result.audit)
-        if selected:
-            reasons = result.quarantine.groupby(["delivery_date", "reason"]).size()
-            audit = result.audit.set_index("delivery_date")
-            for day in days:
-                figures = audit.loc[day] if day in audit.index else None
-                _day_metadata(
-                    context,
-                    output,
-                    day,
-                    {
-                        **{
-                            column: int(figures[column]) if figures is not None else 0
-                            for column in _AUDIT_FIGURES
-                        },
-                        "quarantine_reasons": dg.MetadataValue.json(
-                            _counts(reasons.get(day, pd.Series(dtype="int64")))
-                        ),
-                    },
-                )
+        reasons = result.quarantine.groupby(["delivery_date", "reason"]).size()
+        audit = result.audit.set_index("delivery_date")
+        for day in days:
+            figures = audit.loc[day] if day in audit.index else None
+            notes[day] = {
+                **{
+                    column: int(figures[column]) if figures is not None else 0
+                    for column in _AUDIT_FIGURES
+                },
+                "quarantine_reasons": dg.MetadataValue.json(
+                    _counts(reasons.get(day, pd.Series(dtype="int64")))
+                ),
+            }
         yield days, result.staged
 
 
@@ -176,9 +172,3 @@ _AUDIT_FIGURES = (
 
 def _counts(series: pd.Series) -> dict[str, int]:
     return {str(k): int(v) for k, v in sorted(series.items())}
-
-
-def _day_metadata(
-    context: dg.AssetExecutionContext, output: str, day: date, metadata: dict
-) -> None:
-    context.add_asset_metadata(metadata, asset_key=dg.AssetKey(output), partition_key=str(day))
