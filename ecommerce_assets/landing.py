@@ -305,7 +305,7 @@ def _read_group(
         {
             **{name: pyarrow.nulls(rejects.num_rows, text) for name in spec.column_names},
             "line_number": rejects.column("line_number").cast(pyarrow.int64()),
-            "raw_line": pc.utf8_rtrim(rejects.column("raw_line"), characters="\r\n"),
+            "raw_line": pc.utf8_trim(rejects.column("raw_line"), characters="\r\n"),
             "parse_error": rejects.column("parse_error"),
         }
     )
