@@ -44,6 +44,7 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
             schema=STAGING_SCHEMA,
             group=GROUP,
             partition_expr="delivery_date",
+            is_required=False,
             description=f"{_GRAIN[name]} Typed, trimmed, canonical enumerations; bad rows are in "
             "stg_quarantine.",
         )
@@ -54,6 +55,7 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         schema=STAGING_SCHEMA,
         group=GROUP,
         partition_expr="delivery_date",
+        is_required=False,
         description="One row per quarantined raw row: table, delivery day, file, line, reason and "
         "the raw values as JSON.",
     )
@@ -62,6 +64,7 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         schema=STAGING_SCHEMA,
         group=GROUP,
         partition_expr="delivery_date",
+        is_required=False,
         description="One row per landing table and delivery day: raw, staged, quarantined and "
         "exact-duplicate row counts (raw = staged + quarantined + duplicates), repairs.",
     )
