@@ -198,3 +198,21 @@ def test_order_lines_alone_are_checked_against_the_staged_orders(chunked: Built)
     assert written == {"stg_order_items"}
     # Same orphan decisions as the full build: the table is unchanged.
     assert _checksums(chunked.warehouse) == before
+
+
+def test_a_range_check_names_the_days_that_fail(chunked: Built) -> None:
+    """A range run records one result per check: its metadata says which days failed."""
+    (evaluation,) = [
+        e
+        for e in chunked.result.get_asset_check_evaluations()
+        if (e.asset_key.to_user_string(), e.check_name) == ("raw_events", "malformed_lines")
+    ]
+    expected = dict(
+        chunked.query(
+            "SELECT strftime(delivery_date, '%Y-%m-%d'), count(*) FROM raw.raw_events "
+            "WHERE parse_error IS NOT NULL GROUP BY 1 ORDER BY 1"
+        )
+    )
+    assert expected, "the high defect rates put malformed lines on some days"
+    assert evaluation.metadata["failing_days"].value == expected
+    assert evaluation.metadata["failing_day_count"].value == len(expected)

@@ -173,12 +173,30 @@ def count_failing(
         f"FROM {table} WHERE {where}"
     ).fetchone()
     sample = None
+    metadata = dict(extra or {})
     if bad:
         sample = env.frame(
             f"SELECT {select} FROM {table} WHERE {where} AND coalesce(({failing}), FALSE) "
             f"LIMIT {SAMPLE_ROWS}"
         )
-    return Outcome(int(checked), int(bad), sample, dict(extra or {}))
+        if window_column:
+            metadata.update(failing_days(env, table, where, failing, window_column))
+    return Outcome(int(checked), int(bad), sample, metadata)
+
+
+def failing_days(
+    env: Env, table: str, where: str, failing: str, day_column: str
+) -> dict[str, dg.MetadataValue]:
+    """Which days hold the failing rows: a range run records one result for all its days, so
+    its metadata names them (the first 60, with their counts)."""
+    rows = env.con.execute(
+        f"SELECT strftime(CAST({day_column} AS DATE), '%Y-%m-%d') AS day, count(*) "
+        f"FROM {table} WHERE {where} AND coalesce(({failing}), FALSE) GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return {
+        "failing_day_count": dg.MetadataValue.int(len(rows)),
+        "failing_days": dg.MetadataValue.json({day: int(n) for day, n in rows[:60]}),
+    }
 
 
 def build_check_step(
