@@ -27,11 +27,18 @@ from .settings import load_settings
 # the partitions of a failed range run show as missing, not failed, in the UI; the run shows
 # the failure).
 PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+# With this Dagster setting a step's per-partition materializations (and a run's planned events)
+# reach the event log in batches of this size, one transaction per SQLite shard each in
+# PooledSqliteEventLogStorage (instance_storage.py): a toy 366-day range of 20 assets ran ~4x
+# faster (0.7 ms per asset and day, from 2.9).
+# Dagster reads the variable on every event, so it can be set any time before the run.
+EVENT_BATCH_ENV, EVENT_BATCH_SIZE = "DAGSTER_EVENT_BATCH_SIZE", "100"
 
 
 def _instance() -> dg.DagsterInstance:
     """The project's instance: ``DAGSTER_HOME``, else ``./dagster_home`` (what bin/build sets)."""
     os.environ.setdefault(PLANNED_EVENTS_ENV, "1")
+    os.environ.setdefault(EVENT_BATCH_ENV, EVENT_BATCH_SIZE)
     if not os.environ.get("DAGSTER_HOME"):
         local = Path("dagster_home")
         if not (local / "dagster.yaml").is_file():
