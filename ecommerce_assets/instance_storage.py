@@ -182,32 +182,31 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         """Dagster's rows, with the event serialized once instead of once per partition row.
 
         A check of a partitioned asset planned over a range gets one row per day, and the stock
-        method re-serializes the whole event (with its partition subset) for each: ~20 s of the
-        366-day build with 99 checks (profiled). Same table, same values.
+        method re-serializes the whole event (with its partition subset) for each and compiles one
+        multi-row VALUES statement: ~20 s of the 366-day build with 99 checks (profiled). Same
+        table, same values.
         """
         planned = event.dagster_event.event_specific_data  # type: ignore[union-attr]
         subset = planned.partitions_subset
         partition_keys = subset.get_partition_keys() if subset else [None]
         serialized = serialize_value(event)
         timestamp = self._event_insert_timestamp(event)
+        rows = [
+            {
+                "asset_key": planned.asset_key.to_string(),
+                "check_name": planned.check_name,
+                "partition": partition_key,
+                "run_id": event.run_id,
+                "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
+                "evaluation_event": serialized,
+                "evaluation_event_timestamp": timestamp,
+                "evaluation_event_storage_id": event_id,
+            }
+            for partition_key in partition_keys
+        ]
         with self.index_connection() as conn:
-            conn.execute(
-                AssetCheckExecutionsTable.insert().values(
-                    [
-                        {
-                            "asset_key": planned.asset_key.to_string(),
-                            "check_name": planned.check_name,
-                            "partition": partition_key,
-                            "run_id": event.run_id,
-                            "execution_status": AssetCheckExecutionRecordStatus.PLANNED.value,
-                            "evaluation_event": serialized,
-                            "evaluation_event_timestamp": timestamp,
-                            "evaluation_event_storage_id": event_id,
-                        }
-                        for partition_key in partition_keys
-                    ]
-                )
-            )
+            # executemany: one prepared statement, not one compiled multi-row VALUES clause.
+            conn.execute(AssetCheckExecutionsTable.insert(), rows)
 
     def dispose(self) -> None:
         for engine in self._engines.values():
