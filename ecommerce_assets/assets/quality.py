@@ -15,6 +15,8 @@ Partitioned by delivery day (the table is the score history); each day's materia
 carries that day's scores as numeric metadata, so the asset's page plots the trend across days.
 """
 
+from datetime import date
+
 import dagster as dg
 import pandas as pd
 
@@ -100,25 +102,34 @@ def score(counts: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def trend_metadata(report: pd.DataFrame) -> dict[str, dg.MetadataValue]:
-    """Numeric metadata the UI plots across materializations: raw-row-weighted scores."""
+def daily_trend_metadata(report: pd.DataFrame) -> dict[date, dict[str, dg.MetadataValue]]:
+    """Per delivery day, the numeric metadata the UI plots across partitions: raw-row-weighted
+    scores of the day, its lowest table score, its raw rows and each table's score."""
     if report.empty:
         return {}
-    weights = report["raw_rows"].clip(lower=1)
-
-    def weighted(column: str, frame: pd.DataFrame = report) -> float:
-        w = frame["raw_rows"].clip(lower=1)
-        return round(float((frame[column] * w).sum() / w.sum()), 4)
-
-    meta: dict[str, dg.MetadataValue] = {
-        "quality_score": dg.MetadataValue.float(weighted("quality_score")),
-        **{d: dg.MetadataValue.float(weighted(d)) for d in DIMENSIONS},
-        "lowest_table_day_score": dg.MetadataValue.float(float(report["quality_score"].min())),
-        "raw_rows": dg.MetadataValue.int(int(weights.sum())),
-    }
-    for table, frame in report.groupby("table_name"):
-        meta[f"quality_score_{table}"] = dg.MetadataValue.float(weighted("quality_score", frame))
-    return meta
+    frame = report.assign(
+        weight=report["raw_rows"].astype("int64").clip(lower=1),
+        day=report["delivery_date"],
+    )
+    columns = ["quality_score", *DIMENSIONS]
+    weighted = frame[columns].astype(float).mul(frame["weight"], axis=0)
+    weighted["day"], weighted["weight"] = frame["day"], frame["weight"]
+    sums = weighted.groupby("day").sum()
+    scores = sums[columns].div(sums["weight"], axis=0).round(4)
+    lowest = frame.groupby("day")["quality_score"].min()
+    raw = frame.groupby("day")["weight"].sum()
+    per_table = frame.pivot(index="day", columns="table_name", values="quality_score")
+    out = {}
+    for day in scores.index:
+        meta = {c: dg.MetadataValue.float(float(scores.at[day, c])) for c in columns}
+        meta["lowest_table_day_score"] = dg.MetadataValue.float(float(lowest[day]))
+        meta["raw_rows"] = dg.MetadataValue.int(int(raw[day]))
+        for table in per_table.columns:
+            value = per_table.at[day, table]
+            if pd.notna(value):
+                meta[f"quality_score_{table}"] = dg.MetadataValue.float(round(float(value), 4))
+        out[day] = meta
+    return out
 
 
 def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -148,7 +159,6 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         if missing and len(report):
             context.log.warning(f"No audit rows for {sorted(missing)} in {days[0]}..{days[-1]}")
         # Each day's page plots that day's scores (the quality trend across partitions).
-        notes = {day: trend_metadata(frame) for day, frame in report.groupby("delivery_date")}
-        return DailyFrames.single(days, report, notes)
+        return DailyFrames.single(days, report, daily_trend_metadata(report))
 
     return [data_quality_report]
