@@ -10,8 +10,11 @@ For each scale (default 1 and 60) it generates a landing zone once (cached under
 4. ``peer``: the pandas + SQLite script of the reference design (``peer_pandas_sqlite.py``);
 5. ``floor``: the same transformations as one DuckDB SQL script (``floor_duckdb.py``).
 
-Wall time, rows per second and peak RSS (``wait4``'s ``ru_maxrss`` of the measured process) are
-written as JSON under ``bench/results/`` with a markdown table (``bench/results/README.md``).
+``--measurements`` picks a subset (a big scale can skip the slow ones); ratios are computed only
+from what was measured. Wall time, rows per second and peak RSS (``wait4``'s ``ru_maxrss`` of the
+measured process) are written as JSON under ``bench/results/`` with a markdown table
+(``bench/results/README.md``, "–" where nothing was measured) and a plot of every scale measured
+so far (``bench/results/scaling.png``: wall time and peak RSS against raw rows).
 """
 
 from __future__ import annotations
@@ -30,6 +33,10 @@ from pathlib import Path
 from ..generate import generate_landing_zone
 from ..landing import complete_deliveries
 from .floor_duckdb import floor_sql
+
+MEASUREMENTS = ("platform", "platform_no_checks", "increment", "peer", "floor")
+PLOTTED = ("platform", "peer", "floor")
+MISSING = "–"
 
 FLOOR_RUNNER = (
     "import duckdb, sys; con = duckdb.connect(sys.argv[1]); "
@@ -88,7 +95,38 @@ def _instance_home(root: Path) -> Path:
     return home
 
 
-def bench_scale(scale: float, cache: Path, peer: bool) -> dict:
+def parse_measurements(text: str) -> tuple[str, ...]:
+    """``"floor,peer"`` -> the named measurements in the harness's order; unknown names fail."""
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = names - set(MEASUREMENTS)
+    if unknown or not names:
+        raise ValueError(
+            f"unknown or no measurements {sorted(unknown)}; choose from {', '.join(MEASUREMENTS)}"
+        )
+    return tuple(name for name in MEASUREMENTS if name in names)
+
+
+def compute_ratios(results: dict[str, dict]) -> dict[str, float]:
+    """The ratios whose two measurements are both present (a missing one is left out)."""
+    wall = {name: r["wall_s"] for name, r in results.items()}
+    ratios: dict[str, float] = {}
+    if "platform" in wall:
+        full = wall["platform"]
+        if "floor" in wall:
+            ratios["platform_over_floor"] = round(full / wall["floor"], 2)
+        if "platform_no_checks" in wall:
+            ratios["checks_overhead"] = round(full / wall["platform_no_checks"] - 1, 3)
+        if "increment" in wall:
+            ratios["increment_over_full"] = round(wall["increment"] / full, 3)
+        if "peer" in wall:
+            ratios["platform_over_peer"] = round(full / wall["peer"], 2)
+    return ratios
+
+
+def bench_scale(
+    scale: float, cache: Path, measurements: tuple[str, ...] | list[str] = MEASUREMENTS
+) -> dict:
+    wanted = set(measurements)
     landing = cache / f"scale-{scale:g}" / "landing"
     if not complete_deliveries(landing):
         generate_landing_zone(landing, seed=42, scale=scale)
@@ -108,17 +146,21 @@ def bench_scale(scale: float, cache: Path, peer: bool) -> dict:
             }
 
         build = [sys.executable, "-m", "ecommerce_assets.build", "--no-demo"]
-        results["platform"] = measure(build, build_env("full"))
-        validation = validation_cost(tmp / "full" / "warehouse.duckdb")
-        results["platform_no_checks"] = measure([*build, "--no-checks"], build_env("nochecks"))
+        validation = None
+        if "platform" in wanted:
+            results["platform"] = measure(build, build_env("full"))
+            validation = validation_cost(tmp / "full" / "warehouse.duckdb")
+        if "platform_no_checks" in wanted:
+            results["platform_no_checks"] = measure([*build, "--no-checks"], build_env("nochecks"))
 
-        env = build_env("increment")
-        before = (days[-1] - timedelta(days=1)).isoformat()
-        measure([*build, "--last", before], env)  # the history, not timed
-        last = days[-1].isoformat()
-        results["increment"] = measure([*build, "--first", last, "--last", last], env)
+        if "increment" in wanted:
+            env = build_env("increment")
+            before = (days[-1] - timedelta(days=1)).isoformat()
+            measure([*build, "--last", before], env)  # the history, not timed
+            last = days[-1].isoformat()
+            results["increment"] = measure([*build, "--first", last, "--last", last], env)
 
-        if peer:
+        if "peer" in wanted:
             results["peer"] = measure(
                 [
                     sys.executable,
@@ -128,29 +170,68 @@ def bench_scale(scale: float, cache: Path, peer: bool) -> dict:
                     str(tmp / "peer.sqlite"),
                 ]
             )
-        script = tmp / "floor.sql"
-        script.write_text(floor_sql(landing))
-        results["floor"] = measure(
-            [sys.executable, "-c", FLOOR_RUNNER, str(tmp / "floor.duckdb"), str(script)]
-        )
+        if "floor" in wanted:
+            script = tmp / "floor.sql"
+            script.write_text(floor_sql(landing))
+            results["floor"] = measure(
+                [sys.executable, "-c", FLOOR_RUNNER, str(tmp / "floor.duckdb"), str(script)]
+            )
     for result in results.values():
         result["rows_per_s"] = round(rows / result["wall_s"])
-    full, floor = results["platform"]["wall_s"], results["floor"]["wall_s"]
-    ratios = {
-        "platform_over_floor": round(full / floor, 2),
-        "checks_overhead": round(full / results["platform_no_checks"]["wall_s"] - 1, 3),
-        "increment_over_full": round(results["increment"]["wall_s"] / full, 3),
-    }
-    if "peer" in results:
-        ratios["platform_over_peer"] = round(full / results["peer"]["wall_s"], 2)
     return {
         "scale": scale,
         "raw_rows": rows,
         "days": len(days),
         "results": results,
         "pandera_validation": validation,
-        "ratios": ratios,
+        "ratios": compute_ratios(results),
     }
+
+
+def _fmt(value: float | None, spec: str = "") -> str:
+    return MISSING if value is None else format(value, spec)
+
+
+def load_reports(out: Path) -> list[dict]:
+    """Every scale measured so far (``scale-*.json`` under ``out``), smallest first."""
+    reports = [json.loads(p.read_text()) for p in out.glob("scale-*.json")]
+    return sorted(reports, key=lambda r: r["scale"])
+
+
+def plot(reports: list[dict], path: Path) -> Path:
+    """Wall time and peak RSS against raw rows (log x), a line per platform, peer and floor.
+
+    A scale where a measurement is missing is skipped for that line only."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # Agg: no display needed
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    FigureCanvasAgg(fig)
+    panels = fig.subplots(1, 2)
+    for ax, key, label in (
+        (panels[0], "wall_s", "wall time (s)"),
+        (panels[1], "peak_rss_mb", "peak RSS (MB)"),
+    ):
+        for name in PLOTTED:
+            points = sorted(
+                (report["raw_rows"], report["results"][name][key])
+                for report in reports
+                if name in report.get("results", {})
+            )
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("raw rows")
+        ax.set_ylabel(label)
+        ax.set_title(label)
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    fig.suptitle("ecommerce_assets benchmark: platform, peer and floor by scale")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    return path
 
 
 def markdown(reports: list[dict]) -> str:
@@ -159,20 +240,28 @@ def markdown(reports: list[dict]) -> str:
         "|---|---:|---|---:|---:|---:|",
     ]
     for report in reports:
-        for name, r in report["results"].items():
+        results = report["results"]
+        names = [*MEASUREMENTS, *(name for name in results if name not in MEASUREMENTS)]
+        for name in names:
+            r = results.get(name)
+            if r is None:
+                cells = [MISSING] * 3
+            else:
+                cells = [f"{r['wall_s']}", f"{r['rows_per_s']:,}", f"{r['peak_rss_mb']:,}"]
             lines.append(
-                f"| {report['scale']:g} | {report['raw_rows']:,} | {name} | {r['wall_s']} | "
-                f"{r['rows_per_s']:,} | {r['peak_rss_mb']:,} |"
+                f"| {report['scale']:g} | {report['raw_rows']:,} | {name} | {' | '.join(cells)} |"
             )
     lines += ["", "| scale | platform / floor | platform / peer | checks overhead | "
               "increment / full |", "|---|---:|---:|---:|---:|"]  # fmt: skip
     for report in reports:
-        r = report["ratios"]
-        lines.append(
-            f"| {report['scale']:g} | {r['platform_over_floor']} | "
-            f"{r.get('platform_over_peer', '–')} | {r['checks_overhead']:.1%} | "
-            f"{r['increment_over_full']:.1%} |"
-        )
+        r = report.get("ratios", {})
+        cells = [
+            _fmt(r.get("platform_over_floor")),
+            _fmt(r.get("platform_over_peer")),
+            _fmt(r.get("checks_overhead"), ".1%"),
+            _fmt(r.get("increment_over_full"), ".1%"),
+        ]
+        lines.append(f"| {report['scale']:g} | {' | '.join(cells)} |")
     lines += [
         "",
         "| scale | rows of stg_events validated by Pandera | seconds | s per million rows |",
@@ -193,26 +282,39 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scales", default="1,60", help="comma-separated scales (default 1,60)")
     parser.add_argument("--cache", type=Path, default=Path("data/bench"), help="landing zones")
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="results folder")
+    parser.add_argument(
+        "--measurements",
+        default=",".join(MEASUREMENTS),
+        help=f"comma-separated subset of {','.join(MEASUREMENTS)} (default all)",
+    )
     parser.add_argument("--no-peer", action="store_true", help="skip the pandas + SQLite peer")
     args = parser.parse_args(argv)
-    reports = []
-    for scale in (float(s) for s in args.scales.split(",")):
-        print(f"scale {scale:g} …", flush=True)
-        report = bench_scale(scale, args.cache, peer=not args.no_peer)
-        print(json.dumps(report, indent=2), flush=True)
-        reports.append(report)
+    try:
+        measurements = parse_measurements(args.measurements)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.no_peer:
+        measurements = tuple(name for name in measurements if name != "peer")
     args.out.mkdir(parents=True, exist_ok=True)
     meta = {"python": platform.python_version(), "cpus": os.cpu_count(), "machine": "2-core"}
-    for report in reports:
+    for scale in (float(s) for s in args.scales.split(",")):
+        print(f"scale {scale:g} ({', '.join(measurements)}) …", flush=True)
+        report = bench_scale(scale, args.cache, measurements)
+        print(json.dumps(report, indent=2), flush=True)
+        # Written as soon as the scale is done: a later scale that fails keeps the earlier ones.
         path = args.out / f"scale-{report['scale']:g}.json"
         path.write_text(json.dumps({**report, "environment": meta}, indent=2) + "\n")
-    # The table shows every scale measured so far (each scale's JSON is from one run).
-    every = [json.loads(p.read_text()) for p in sorted(args.out.glob("scale-*.json"))]
-    every.sort(key=lambda r: r["scale"])
-    table = markdown(every)
-    (args.out / "README.md").write_text("# Benchmark results\n\n" + table)
-    print(table)
+        publish(args.out)
     return 0
+
+
+def publish(out: Path) -> None:
+    """The table and the plot of every scale measured so far (each scale's JSON from one run)."""
+    every = load_reports(out)
+    table = markdown(every)
+    (out / "README.md").write_text("# Benchmark results\n\n" + table)
+    print(table)
+    print(f"plot: {plot(every, out / 'scaling.png')}", flush=True)
 
 
 if __name__ == "__main__":
