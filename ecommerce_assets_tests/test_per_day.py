@@ -216,3 +216,19 @@ def test_a_range_check_names_the_days_that_fail(chunked: Built) -> None:
     assert expected, "the high defect rates put malformed lines on some days"
     assert evaluation.metadata["failing_days"].value == expected
     assert evaluation.metadata["failing_day_count"].value == len(expected)
+
+
+def test_per_day_metadata_falls_back_to_the_public_call() -> None:
+    """Without Dagster's private metadata record, each day goes through add_asset_metadata."""
+    from ecommerce_assets.dagster_internals import add_partition_metadata
+
+    calls = []
+
+    class PublicOnly:
+        def add_asset_metadata(self, metadata, asset_key, partition_key):
+            calls.append((asset_key.to_user_string(), partition_key, dict(metadata)))
+
+    add_partition_metadata(
+        PublicOnly(), dg.AssetKey("t"), {"2024-01-01": {"n": 1}, "2024-01-02": {"n": 2}}
+    )
+    assert calls == [("t", "2024-01-01", {"n": 1}), ("t", "2024-01-02", {"n": 2})]
