@@ -76,6 +76,31 @@ def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
         ).fetchall()
 
 
+def _check_summary(evaluations: list[dg.AssetCheckEvaluation]) -> str:
+    """Per check: passed, or its severity and the days that failed (checks of partitioned assets
+    report one result per delivery day)."""
+    by_check: dict[tuple[str, str], list[dg.AssetCheckEvaluation]] = {}
+    for evaluation in evaluations:
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+        by_check.setdefault(key, []).append(evaluation)
+    failed = {k: [e for e in v if not e.passed] for k, v in by_check.items()}
+    failed = {k: v for k, v in failed.items() if v}
+    error = dg.AssetCheckSeverity.ERROR
+    errors = [k for k, v in failed.items() if any(e.severity == error for e in v)]
+    lines = [
+        f"\nAsset checks: {len(by_check)} checks, {len(evaluations)} results (one per delivery "
+        f"day for partitioned assets): {len(by_check) - len(failed)} checks passed everywhere, "
+        f"{len(failed) - len(errors)} warned, {len(errors)} failed with ERROR"
+    ]
+    for key in sorted(failed, key=lambda k: (k not in errors, k)):
+        bad = failed[key]
+        severity = "ERROR" if key in errors else "WARN"
+        days = sorted(e.partition for e in bad if e.partition)
+        where = f" on {len(days)} day(s): {', '.join(days[:5])}{' …' if len(days) > 5 else ''}"
+        lines.append(f"  {severity:<5} {key[0]}:{key[1]}{where if days else ''}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     # Dagster's beta/preview notices on every definition would bury the summary.
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
@@ -146,15 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {table:<12} {reason:<32} {rows:>8,}")
     checks = result.get_asset_check_evaluations()
     if checks:
-        failed = [c for c in checks if not c.passed]
-        errors = [c for c in failed if c.severity == dg.AssetCheckSeverity.ERROR]
-        print(
-            f"\nAsset checks: {len(checks) - len(failed)} passed, {len(failed) - len(errors)} "
-            f"warnings (defects found and handled), {len(errors)} errors"
-        )
-        for check in sorted(failed, key=lambda c: (c.severity != dg.AssetCheckSeverity.ERROR,)):
-            severity = check.severity.value if check.severity else ""
-            print(f"  {severity:<5} {check.asset_key.to_user_string()}:{check.check_name}")
+        print(_check_summary(checks))
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:

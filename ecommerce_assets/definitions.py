@@ -32,7 +32,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     ]
     defs = dg.Definitions(
         assets=assets,
-        asset_checks=build_checks(partitions),
+        asset_checks=build_checks(partitions, _partitioned(assets)),
         **build_automation(partitions, settings),
         resources={
             "landing": LandingZone(path=str(settings.landing_dir)),
@@ -46,6 +46,15 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     )
     # Declarative automation for what is not partitioned by delivery (automation.py).
     return apply_automation(defs)
+
+
+def _partitioned(assets: list[dg.AssetsDefinition]) -> set[str]:
+    return {
+        key.path[-1]
+        for a in assets
+        for key in a.keys
+        if a.specs_by_key[key].partitions_def is not None
+    }
 
 
 @dg.definitions

@@ -1,7 +1,9 @@
-"""The asset checks against the generator's manifests: exact counts per defect class, all pass on
-a clean landing zone, a blocking failure stops downstream assets; plus the pure anomaly rules."""
+"""The asset checks against the generator's manifests: exact counts per defect class and day, all
+pass on a clean landing zone, a blocking failure stops downstream assets; plus the pure anomaly
+rules. Checks of partitioned assets report one evaluation per delivery day."""
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -12,32 +14,65 @@ import pytest
 from ecommerce_assets.assets import staging as staging_assets
 from ecommerce_assets.checks.anomalies import row_count_anomalies, score_drops
 from ecommerce_assets.checks.common import Window, run_window
+from ecommerce_assets.checks.gates import Gate
 from ecommerce_assets.contract import TABLE_NAMES
 from ecommerce_assets.runner import materialize_days, range_tags
 
 from .conftest import Built, make_built
 
-Results = dict[tuple[str, str], dg.AssetCheckEvaluation]
+
+@dataclass
+class Summary:
+    """A check's evaluations in one run: one per delivery day, or one for the run."""
+
+    evaluations: list[dg.AssetCheckEvaluation]
+
+    @property
+    def passed(self) -> bool:
+        return all(e.passed for e in self.evaluations)
+
+    @property
+    def severity(self) -> dg.AssetCheckSeverity | None:
+        return self.evaluations[0].severity
+
+    @property
+    def metadata(self) -> dict:
+        """The run's one result's metadata (checks that do not report per day)."""
+        (only,) = self.evaluations
+        return only.metadata
+
+    def per_day(self, name: str = "rows_failing") -> dict[str, object]:
+        return {e.partition: e.metadata[name].value for e in self.evaluations if name in e.metadata}
+
+
+Results = dict[tuple[str, str], Summary]
 
 
 def _evaluations(result: dg.ExecuteInProcessResult) -> Results:
-    return {
-        (e.asset_key.to_user_string(), e.check_name): e
-        for e in result.get_asset_check_evaluations()
-    }
+    out: Results = {}
+    for e in result.get_asset_check_evaluations():
+        key = (e.asset_key.to_user_string(), e.check_name)
+        out.setdefault(key, Summary([])).evaluations.append(e)
+    return out
 
 
-def _failing(ev: dg.AssetCheckEvaluation) -> int:
-    return ev.metadata["rows_failing"].value
+def _failing(summary: Summary) -> int:
+    return sum(e.metadata["rows_failing"].value for e in summary.evaluations)
+
+
+def _defects_by_day(built: Built, table: str, label: str) -> dict[str, int]:
+    """A manifest defect count per day (a ``prefix:`` label sums every column)."""
+    out = {}
+    for day in built.days():
+        defects = built.manifest(day)["tables"][table]["defects"]
+        n = sum(n for k, n in defects.items() if k == label or k.startswith(label + ":"))
+        out[day.isoformat()] = n
+    return out
 
 
 def _defects(built: Built, table: str, label: str) -> int:
     """Σ over days of a manifest defect count (a ``prefix:`` label sums every column)."""
-    total = 0
-    for day in built.days():
-        defects = built.manifest(day)["tables"][table]["defects"]
-        total += sum(n for k, n in defects.items() if k == label or k.startswith(label + ":"))
-    return total
+    return sum(_defects_by_day(built, table, label).values())
 
 
 @pytest.fixture(scope="module")
@@ -50,15 +85,30 @@ def full_zone(tmp_path_factory: pytest.TempPathFactory) -> tuple[Built, Results]
 
 
 def test_every_check_ran_with_its_metadata(full_zone: tuple[Built, Results]) -> None:
+    """Checks of partitioned assets: one evaluation per day of the run, naming its day, with its
+    counts; the others: one result with the threshold and a sample."""
     built, results = full_zone
     graph = built.defs.resolve_asset_graph()
     declared = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert set(results) == declared
-    for key, ev in results.items():
-        if key[1] == "column_schema_change":
+    days = sorted(d.isoformat() for d in built.days())
+    per_day = 0
+    for key in graph.asset_check_keys:
+        summary = results[(key.asset_key.to_user_string(), key.name)]
+        if key.name == "column_schema_change":
             continue
-        for name in ("rows_checked", "rows_failing", "threshold", "failing_sample"):
-            assert name in ev.metadata, (key, name)
+        if graph.get_check_spec(key).partitions_def is not None:
+            per_day += 1
+            assert sorted(e.partition for e in summary.evaluations) == days, key
+            for e in summary.evaluations:
+                assert {"rows_checked", "rows_failing", "failing_share"} <= set(e.metadata), key
+                assert ("failing_sample" in e.metadata) == (e.metadata["rows_failing"].value > 0)
+        else:
+            (e,) = summary.evaluations
+            assert e.partition is None
+            for name in ("rows_checked", "rows_failing", "threshold", "failing_sample"):
+                assert name in e.metadata, (key, name)
+    assert per_day > 60
 
 
 def test_blocking_checks_pass_on_defective_data(full_zone: tuple[Built, Results]) -> None:
@@ -72,61 +122,85 @@ def test_blocking_checks_pass_on_defective_data(full_zone: tuple[Built, Results]
 
 
 def test_checks_count_exactly_what_the_manifest_injected(full_zone: tuple[Built, Results]) -> None:
+    """Each day's evaluation counts that day's defects, and fails exactly when the count crosses
+    the check's gate (its share of the day's rows and its minimum)."""
     built, results = full_zone
-    expected: dict[tuple[str, str], int] = {}
+    expected: dict[tuple[str, str], dict[str, int]] = {}
     for t in TABLE_NAMES:
-        malformed = sum(
-            e["reason"] == "malformed_line"
+        expected[(f"raw_{t}", "malformed_lines")] = {
+            d.isoformat(): Counter(
+                e["reason"] for e in built.manifest(d)["tables"][t]["quarantine"]
+            )["malformed_line"]
             for d in built.days()
-            for e in built.manifest(d)["tables"][t]["quarantine"]
-        )
-        expected[(f"raw_{t}", "malformed_lines")] = malformed
-        expected[(f"raw_{t}", "unexpected_columns")] = _defects(built, t, "extra_column")
+        }
+        expected[(f"raw_{t}", "unexpected_columns")] = _defects_by_day(built, t, "extra_column")
     for t in ("products", "orders", "events"):
-        expected[(f"stg_{t}", "unknown_values")] = _defects(built, t, "unknown_value")
+        expected[(f"stg_{t}", "unknown_values")] = _defects_by_day(built, t, "unknown_value")
     for t in ("users", "products", "orders", "events"):
-        expected[(f"stg_{t}", "whitespace_case_repaired")] = _defects(built, t, "whitespace_case")
-    expected[("stg_users", "invalid_emails")] = _defects(built, "users", "invalid_email")
-    expected[("stg_load_audit", "exact_duplicates_removed")] = sum(
-        _defects(built, t, "exact_duplicate") for t in TABLE_NAMES
-    )
-    expected[("fact_orders", "orphan_references")] = _defects(built, "orders", "orphan_reference")
-    expected[("fact_order_items", "orphan_references")] = _defects(
-        built, "order_items", "orphan_reference"
-    )
-    expected[("fact_events", "orphan_references")] = _defects(built, "events", "orphan_reference")
-    expected[("fact_reviews", "orphan_references")] = _defects(built, "reviews", "orphan_reference")
-    expected[("fact_orders", "order_amount_matches_lines")] = _defects(
+        expected[(f"stg_{t}", "whitespace_case_repaired")] = _defects_by_day(
+            built, t, "whitespace_case"
+        )
+    expected[("stg_users", "invalid_emails")] = _defects_by_day(built, "users", "invalid_email")
+    expected[("stg_load_audit", "exact_duplicates_removed")] = {
+        d.isoformat(): sum(
+            _defects_by_day(built, t, "exact_duplicate")[d.isoformat()] for t in TABLE_NAMES
+        )
+        for d in built.days()
+    }
+    for fact, table in [("fact_orders", "orders"), ("fact_order_items", "order_items")]:
+        expected[(fact, "orphan_references")] = _defects_by_day(built, table, "orphan_reference")
+    for fact, table in [("fact_events", "events"), ("fact_reviews", "reviews")]:
+        expected[(fact, "orphan_references")] = _defects_by_day(built, table, "orphan_reference")
+    expected[("fact_orders", "order_amount_matches_lines")] = _defects_by_day(
         built, "orders", "inconsistent_total"
     )
-    quarantine: Counter = Counter()
+    quarantine: dict[str, Counter] = {}
     for d in built.days():
+        reasons = quarantine.setdefault(d.isoformat(), Counter())
         for info in built.manifest(d)["tables"].values():
-            quarantine.update(e["reason"] for e in info["quarantine"])
-    expected[("stg_quarantine", "quarantined_rows")] = sum(quarantine.values())
+            reasons.update(e["reason"] for e in info["quarantine"])
+    expected[("stg_quarantine", "quarantined_rows")] = {
+        d: sum(c.values()) for d, c in quarantine.items()
+    }
 
-    got = {key: _failing(results[key]) for key in expected}
+    got = {key: results[key].per_day() for key in expected}
     assert got == expected
     # Every defect class occurred somewhere, so each check above was really tested.
     per_check: Counter = Counter()
-    for (_, name), n in expected.items():
-        per_check[name] += n
+    for (_, name), days in expected.items():
+        per_check[name] += sum(days.values())
     assert all(per_check.values()), per_check
-    assert results[("stg_quarantine", "quarantined_rows")].metadata["by_reason"].value == dict(
-        quarantine
+    assert results[("stg_quarantine", "quarantined_rows")].per_day("by_reason") == {
+        d: dict(c) for d, c in quarantine.items() if c
+    }
+    events = results[("fact_events", "orphan_references")]
+    assert events.per_day("orphan_user_id") == _defects_by_day(
+        built, "events", "orphan_reference:user_id"
     )
-    events = results[("fact_events", "orphan_references")].metadata
-    assert events["orphan_user_id"].value == _defects(built, "events", "orphan_reference:user_id")
     late = results[("stg_events", "late_arrivals_flagged")]
-    assert late.passed and late.metadata["late_arrivals"].value == _defects(
-        built, "events", "late_event"
-    )
-    for key, n in expected.items():
-        if not n:
-            assert results[key].passed
-            continue
-        assert not results[key].passed and results[key].severity == dg.AssetCheckSeverity.WARN
-        assert "|" in results[key].metadata["failing_sample"].value, key  # a markdown table
+    late_days = {d: n for d, n in _defects_by_day(built, "events", "late_event").items() if n}
+    assert late.passed and late.per_day("late_arrivals") == late_days
+    graph = built.defs.resolve_asset_graph()
+    failed_somewhere = 0
+    for key in expected:
+        spec = graph.get_check_spec(dg.AssetCheckKey(dg.AssetKey(key[0]), key[1]))
+        gate = Gate(spec.metadata["gate_share"], spec.metadata["gate_min_rows"])
+        for e in results[key].evaluations:
+            checked, failing = e.metadata["rows_checked"].value, e.metadata["rows_failing"].value
+            assert e.passed == gate.passed(checked, failing), (key, e.partition)
+            assert e.severity == dg.AssetCheckSeverity.WARN
+            if failing:
+                assert "|" in e.metadata["failing_sample"].value, key  # a markdown table
+            failed_somewhere += not e.passed
+    assert failed_somewhere, "some day crosses a gate (unexpected columns: any file fails)"
+
+
+def test_gates_pass_handled_defects_below_their_share() -> None:
+    gate = Gate(share=0.02, min_rows=5)
+    assert gate.passed(100, 0) and gate.passed(100, 2) and gate.passed(1000, 20)
+    assert gate.passed(10, 4)  # 40 %, but fewer than 5 rows: a quiet day's noise
+    assert not gate.passed(1000, 21) and not gate.passed(100, 5)
+    assert not Gate().passed(1_000_000, 1) and Gate().passed(10, 0)
 
 
 def test_quality_report_counts_match_the_manifest(full_zone: tuple[Built, Results]) -> None:
@@ -207,21 +281,43 @@ def test_run_window_comes_from_the_run_tags() -> None:
     )
 
 
-def test_row_count_anomaly_uses_mean_and_three_sigma_of_the_last_14() -> None:
-    start = date(2024, 1, 1)
-    counts = {start + timedelta(days=i): 100 + (i % 2) * 10 for i in range(20)}  # 100/110
-    days = [start + timedelta(days=i) for i in range(20)]
+def test_row_count_anomaly_compares_a_day_with_its_weekday() -> None:
+    """Weekends at 1,300 rows and weekdays at 1,000 are both normal; the expected count is the
+    median of the same weekday's last six weeks, the margin the larger of 4 Poisson spreads
+    (4 × sqrt(1000) ≈ 126.5) and 20 % (200)."""
+    start = date(2024, 1, 1)  # a Monday
+    counts = {
+        start + timedelta(days=i): 1300 if (start + timedelta(days=i)).weekday() >= 5 else 1000
+        for i in range(70)
+    }
+    days = sorted(counts)
     judged, found = row_count_anomalies(counts, days)
-    assert judged == 13 and found == []  # days 8..20 have >= 7 earlier deliveries
-    counts[start + timedelta(days=19)] = 140  # mean 105, sigma 5: range 90..120
+    assert found == []
+    # Judged from the day with 3 same-weekday weeks and 14 judged days before it.
+    assert min(judged) == start + timedelta(days=35)
+    monday = start + timedelta(days=63)
+    assert judged[monday] == (1000.0, 800.0, 1200.0)
+    counts[monday] = 700  # a 30 % drop
     _, found = row_count_anomalies(counts, days)
-    assert [(a.day, a.rows, a.low, a.high) for a in found] == [
-        (start + timedelta(days=19), 140, 90.0, 120.0)
-    ]
+    assert [(a.day, a.rows, a.expected) for a in found] == [(monday, 700, 1000.0)]
+    counts[monday] = 1299  # a weekend's volume on a Monday
+    _, found = row_count_anomalies(counts, days)
+    assert [a.day for a in found] == [monday]
+    counts[monday] = 850  # -15 %: inside the 20 % floor
+    assert row_count_anomalies(counts, days)[1] == []
     assert row_count_anomalies({start: 1, start + timedelta(1): 999}, [start + timedelta(1)]) == (
-        0,
+        {},
         [],
     )
+
+
+def test_row_count_anomaly_widens_for_a_dispersed_table() -> None:
+    """A table whose days vary ±30 % (sessions of events) does not raise on a 30 % swing."""
+    start = date(2024, 1, 1)
+    swing = [1.0, 1.3, 0.75, 1.1, 0.8, 1.25, 0.9]
+    counts = {start + timedelta(days=i): int(2000 * swing[i % 5]) for i in range(84)}
+    judged, found = row_count_anomalies(counts, sorted(counts))
+    assert judged and found == []
 
 
 def test_quality_score_drop_of_ten_percent_warns() -> None:

@@ -229,3 +229,58 @@ def test_planned_check_rows_equal_the_stock_storage(
     rows = _dump(tmp_path / "ours" / "index.db")["asset_check_executions"]
     assert len(rows) == DAYS
     assert rows == _dump(tmp_path / "stock" / "index.db")["asset_check_executions"]
+
+
+@dg.multi_asset_check(
+    specs=[dg.AssetCheckSpec("daily", asset=TOY, partitions_def=PARTITIONS)], can_subset=True
+)
+def toy_daily_check(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
+    """One evaluation per day of the run (as the project's checks report), day 3 failing."""
+    for day in context.partition_keys:
+        yield dg.AssetCheckEvaluation(
+            asset_key=TOY.key,
+            check_name="daily",
+            passed=day != DAY_KEYS[3],
+            metadata={"day": day},
+            partition=day,
+        )
+    yield dg.Output(None, output_name="toy_daily")
+
+
+def test_per_day_check_evaluations_are_written_in_batches(
+    instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Held per-day evaluations land before the run ends, one transaction per shard a batch, in
+    exactly the rows Dagster's own storage writes for them one by one."""
+    from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+
+    flushes: list[int] = []
+    original = PooledSqliteEventLogStorage._store_check_evaluations
+
+    def spy(self: PooledSqliteEventLogStorage, events: list) -> None:
+        flushes.append(len(events))
+        original(self, events)
+
+    monkeypatch.setattr(PooledSqliteEventLogStorage, "_store_check_evaluations", spy)
+    result = dg.materialize(
+        [TOY, toy_daily_check],
+        instance=instance,
+        tags=range_tags(START, START + timedelta(days=DAYS - 1)),
+        run_config=QUIET,
+    )
+    assert result.success
+    assert flushes == [BATCH, BATCH, DAYS - 2 * BATCH]  # by batch size, the rest before the output
+    key = dg.AssetCheckKey(TOY.key, "daily")
+    infos = instance.event_log_storage.get_asset_check_partition_info([key])
+    status = {i.partition_key: i.latest_execution_status.value for i in infos}
+    assert status == {d: "FAILED" if d == DAY_KEYS[3] else "SUCCEEDED" for d in DAY_KEYS}
+
+    events = list(instance.all_logs(result.run_id))
+    stock = SqliteEventLogStorage(str(tmp_path / "stock"))
+    ours = PooledSqliteEventLogStorage(str(tmp_path / "ours"))
+    for storage in (stock, ours):
+        for event in events:
+            storage.store_event(event)
+        storage.dispose()
+    for name in ("index.db", f"{result.run_id}.db"):
+        assert _dump(tmp_path / "ours" / name) == _dump(tmp_path / "stock" / name)

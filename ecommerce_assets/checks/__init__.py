@@ -1,41 +1,67 @@
 """The validation suite as Dagster asset checks, one step per layer (README: "Data quality").
 
-``build_checks(partitions_def)`` returns every check definition for ``Definitions``.
+``build_checks(partitions_def, partitioned_assets)`` returns every check definition for
+``Definitions``; checks of partitioned assets report per delivery day, and each check's gate can
+be overridden from ``ECOMMERCE_QUALITY_GATES`` (``gates.py``).
 """
 
+from collections.abc import Collection, Mapping
+from dataclasses import replace
 from datetime import date
 
 import dagster as dg
 
 from ..assets.raw import raw_asset_name
 from ..contract import TABLES
-from .common import build_check_step
+from .gates import Gate, load_gates
 from .marts import dimension_checks, fact_checks
 from .quality import quality_checks
 from .raw import raw_checks
 from .staging import staging_checks
+from .step import build_check_step
 
 
-def build_checks(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetChecksDefinition]:
+def build_checks(
+    partitions_def: dg.PartitionsDefinition,
+    partitioned_assets: Collection[str] = (),
+    gates: Mapping[str, Gate] | None = None,
+) -> list[dg.AssetChecksDefinition]:
     """Every asset check, grouped in one ``multi_asset_check`` step per layer."""
     first = partitions_def.get_first_partition_key()
     first_day = date.fromisoformat(first[:10])
-    return [
+    gates = load_gates() if gates is None else gates
+    layers = {
+        "raw_checks": raw_checks(),
+        "staging_checks": staging_checks(first[:10]),
+        "dimension_checks": dimension_checks(),
+        "fact_checks": fact_checks(first[:10]),
+        "quality_checks": quality_checks(),
+    }
+    known = {c.gate_key for checks in layers.values() for c in checks}
+    unknown = sorted(set(gates) - known)
+    if unknown:
+        raise ValueError(f"quality gates name checks that do not exist: {', '.join(unknown)}")
+    descriptions = {
+        "raw_checks": "Raw layer: malformed lines, unknown columns, row-count anomalies, "
+        "freshness.",
+        "staging_checks": "Staged layer.",
+        "dimension_checks": "Dims.",
+        "fact_checks": "Facts.",
+        "quality_checks": "Data-quality report.",
+    }
+    steps = [
         build_check_step(
-            "raw_checks",
-            raw_checks(),
+            name,
+            [replace(c, gate=gates[c.gate_key]) if c.gate_key in gates else c for c in checks],
             first_day,
-            required_resource_keys={"landing"},
-            description="Raw layer: malformed lines, unknown columns, row-count anomalies, "
-            "freshness.",
-        ),
-        *dg.build_column_schema_change_checks(assets=[raw_asset_name(t) for t in TABLES]),
-        build_check_step(
-            "staging_checks", staging_checks(first[:10]), first_day, description="Staged layer."
-        ),
-        build_check_step("dimension_checks", dimension_checks(), first_day, description="Dims."),
-        build_check_step("fact_checks", fact_checks(first[:10]), first_day, description="Facts."),
-        build_check_step(
-            "quality_checks", quality_checks(), first_day, description="Data-quality report."
-        ),
+            partitions_def=partitions_def,
+            partitioned_assets=partitioned_assets,
+            required_resource_keys={"landing"} if name == "raw_checks" else None,
+            description=descriptions[name],
+        )
+        for name, checks in layers.items()
     ]
+    schema_changes = dg.build_column_schema_change_checks(
+        assets=[raw_asset_name(t) for t in TABLES]
+    )
+    return [steps[0], *schema_changes, *steps[1:]]

@@ -1,15 +1,18 @@
 """What every check shares: the run's delivery days, one warehouse connection per step, and a
-result builder that puts rows checked, rows failing, the threshold and a sample into metadata.
+result builder that puts rows checked, rows failing, the gate and a sample into metadata.
 
 A check here is a plain :class:`Check` (asset, name, SQL-backed ``evaluate``); a layer's checks
 run together in one ``multi_asset_check`` step (one connection, ~0.1 s step overhead in total
-instead of per check). Blocking checks fail with severity ERROR, which stops downstream assets in
-the same run; every other check warns.
+instead of per check). A check fails when its :class:`~.gates.Gate` is crossed: blocking checks
+with severity ERROR, which stops downstream assets in the same run; every other check warns.
+
+Checks of partitioned assets are partitioned too: they report one result per delivery day of the
+run (``daily.py``), so a day's check status is that day's truth whatever range the run covered.
 """
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -21,8 +24,8 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
-from ..assets.common import WAREHOUSE_IO
-from ..io_manager import connect, fetch_frame
+from ..io_manager import fetch_frame
+from .gates import EXACT, Gate
 
 SAMPLE_ROWS = 5
 
@@ -72,7 +75,11 @@ def run_window(tags: dict[str, str]) -> Window:
 
 @dataclass
 class Outcome:
-    """What a check found. ``passed`` defaults to "no failing rows"."""
+    """What a check found. ``passed`` defaults to the check's gate on the counts.
+
+    ``by_day`` (checks of partitioned assets): each delivery day's (rows checked, rows failing),
+    every day of the window included; ``day_samples`` a few failing rows of the days that have any.
+    """
 
     rows_checked: int
     rows_failing: int
@@ -80,6 +87,9 @@ class Outcome:
     metadata: dict[str, Any] = field(default_factory=dict)
     passed: bool | None = None
     description: str | None = None
+    by_day: dict[date, tuple[int, int]] | None = None
+    day_samples: dict[date, pd.DataFrame] = field(default_factory=dict)
+    day_metadata: dict[date, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,7 +117,10 @@ class Check:
     description: str
     evaluate: Callable[[Env], Outcome]
     blocking: bool = False
-    threshold: str = "0 failing rows"
+    threshold: str | None = None
+    gate: Gate = EXACT
+    # False: one result for the run even on a partitioned asset (e.g. freshness of the newest day).
+    per_day: bool = True
 
     @property
     def severity(self) -> dg.AssetCheckSeverity:
@@ -117,14 +130,35 @@ class Check:
     def key(self) -> dg.AssetCheckKey:
         return dg.AssetCheckKey(dg.AssetKey(self.asset), self.name)
 
-    def spec(self) -> dg.AssetCheckSpec:
+    @property
+    def gate_key(self) -> str:
+        """How ``ECOMMERCE_QUALITY_GATES`` names this check."""
+        return f"{self.asset}.{self.name}"
+
+    @property
+    def threshold_text(self) -> str:
+        return self.threshold or self.gate.describe()
+
+    def passed(self, outcome: Outcome) -> bool:
+        if outcome.passed is not None:
+            return outcome.passed
+        return self.gate.passed(outcome.rows_checked, outcome.rows_failing)
+
+    def spec(self, partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetCheckSpec:
         severity = "ERROR, blocking" if self.blocking else "WARN"
         return dg.AssetCheckSpec(
             self.name,
             asset=self.asset,
-            description=f"{self.description} Threshold: {self.threshold}. Severity: {severity}.",
+            description=f"{self.description} Threshold: {self.threshold_text}. "
+            f"Severity: {severity}.",
             blocking=self.blocking,
-            metadata={"threshold": self.threshold, "blocking": self.blocking},
+            metadata={
+                "threshold": self.threshold_text,
+                "blocking": self.blocking,
+                "gate_share": self.gate.share,
+                "gate_min_rows": self.gate.min_rows,
+            },
+            partitions_def=partitions_def,
         )
 
 
@@ -136,13 +170,13 @@ def markdown_sample(df: pd.DataFrame | None, rows: int = SAMPLE_ROWS) -> str:
 
 def check_result(check: Check, outcome: Outcome, window: Window) -> dg.AssetCheckResult:
     """The result with the metadata every dashboard shows: checked, failing, threshold, sample."""
-    passed = outcome.rows_failing == 0 if outcome.passed is None else outcome.passed
+    passed = check.passed(outcome)
     share = outcome.rows_failing / outcome.rows_checked if outcome.rows_checked else 0.0
     metadata: dict[str, Any] = {
         "rows_checked": dg.MetadataValue.int(int(outcome.rows_checked)),
         "rows_failing": dg.MetadataValue.int(int(outcome.rows_failing)),
         "failing_share": dg.MetadataValue.float(round(float(share), 6)),
-        "threshold": dg.MetadataValue.text(check.threshold),
+        "threshold": dg.MetadataValue.text(check.threshold_text),
         "delivery_days": dg.MetadataValue.text(window.label()),
         "failing_sample": dg.MetadataValue.md(markdown_sample(outcome.sample)),
         **outcome.metadata,
@@ -166,73 +200,75 @@ def count_failing(
     select: str = "*",
     extra: dict[str, Any] | None = None,
 ) -> Outcome:
-    """Rows of ``table`` in the window for which the SQL condition ``failing`` is TRUE."""
-    where = env.window.where(window_column) if window_column else "TRUE"
-    checked, bad = env.con.execute(
-        f"SELECT count(*), count(*) FILTER (WHERE coalesce(({failing}), FALSE)) "
-        f"FROM {table} WHERE {where}"
-    ).fetchone()
-    sample = None
-    metadata = dict(extra or {})
-    if bad:
-        sample = env.frame(
-            f"SELECT {select} FROM {table} WHERE {where} AND coalesce(({failing}), FALSE) "
-            f"LIMIT {SAMPLE_ROWS}"
-        )
-        if window_column:
-            metadata.update(failing_days(env, table, where, failing, window_column))
-    return Outcome(int(checked), int(bad), sample, metadata)
+    """Rows of ``table`` in the window for which the SQL condition ``failing`` is TRUE.
 
-
-def failing_days(
-    env: Env, table: str, where: str, failing: str, day_column: str
-) -> dict[str, dg.MetadataValue]:
-    """Which days hold the failing rows: a range run records one result for all its days, so
-    its metadata names them (the first 60, with their counts)."""
-    rows = env.con.execute(
-        f"SELECT strftime(CAST({day_column} AS DATE), '%Y-%m-%d') AS day, count(*) "
-        f"FROM {table} WHERE {where} AND coalesce(({failing}), FALSE) GROUP BY 1 ORDER BY 1"
-    ).fetchall()
-    return {
-        "failing_day_count": dg.MetadataValue.int(len(rows)),
-        "failing_days": dg.MetadataValue.json({day: int(n) for day, n in rows[:60]}),
-    }
-
-
-def build_check_step(
-    name: str,
-    checks: Sequence[Check],
-    first_delivery: date,
-    *,
-    required_resource_keys: set[str] | None = None,
-    description: str = "",
-) -> dg.AssetChecksDefinition:
-    """One ``multi_asset_check`` step running ``checks`` on one warehouse connection.
-
-    Subsettable: a run that materializes only some of the guarded assets runs only their checks.
-    An error while evaluating a check (e.g. a missing table) is reported as that check failing.
+    With a ``window_column`` the counts are per delivery day (``Outcome.by_day``, with a few
+    failing rows of each failing day), so each day gets its own result.
     """
-    by_key = {c.key: c for c in checks}
+    condition = f"coalesce(({failing}), FALSE)"
+    if window_column is None:
+        checked, bad = env.con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE {condition}) FROM {table}"
+        ).fetchone()
+        sample = (
+            env.frame(f"SELECT {select} FROM {table} WHERE {condition} LIMIT {SAMPLE_ROWS}")
+            if bad
+            else None
+        )
+        return Outcome(int(checked), int(bad), sample, dict(extra or {}))
+    where = env.window.where(window_column)
+    day = f"CAST({window_column} AS DATE)"
+    rows = env.con.execute(
+        f"SELECT {day}, count(*), count(*) FILTER (WHERE {condition}) "
+        f"FROM {table} WHERE {where} GROUP BY 1"
+    ).fetchall()
+    by_day = dict.fromkeys(env.window.days(), (0, 0))
+    by_day.update({d: (int(n), int(b)) for d, n, b in rows})
+    return day_outcome(env, by_day, table, where, condition, day, select=select, extra=extra)
 
-    @dg.multi_asset_check(
-        name=name,
-        specs=[c.spec() for c in checks],
-        can_subset=True,
-        required_resource_keys={WAREHOUSE_IO, *(required_resource_keys or set())},
-        description=description or None,
+
+def counts_by_day(env: Env, sql: str) -> dict[date, tuple[int, int]]:
+    """Every day of the window with (checked, failing) from ``sql``'s (day, checked, failing)."""
+    by_day = dict.fromkeys(env.window.days(), (0, 0))
+    for day, checked, failing in env.con.execute(sql).fetchall():
+        key = day.date() if isinstance(day, datetime) else day
+        by_day[key] = (int(checked or 0), int(failing or 0))
+    return by_day
+
+
+def day_outcome(
+    env: Env,
+    by_day: dict[date, tuple[int, int]],
+    table: str,
+    where: str,
+    condition: str,
+    day: str,
+    *,
+    select: str = "*",
+    extra: dict[str, Any] | None = None,
+) -> Outcome:
+    """The outcome of per-day counts, with up to five failing rows of each failing day."""
+    checked = sum(n for n, _ in by_day.values())
+    bad = sum(b for _, b in by_day.values())
+    metadata = dict(extra or {})
+    if not bad:
+        return Outcome(checked, 0, None, metadata, by_day=by_day)
+    rows = env.frame(
+        f"SELECT {day} AS __day, {select} FROM {table} WHERE {where} AND {condition} "
+        f"QUALIFY row_number() OVER (PARTITION BY {day}) <= {SAMPLE_ROWS} ORDER BY 1"
     )
-    def _step(context: dg.AssetCheckExecutionContext) -> Iterator[dg.AssetCheckResult]:
-        io = getattr(context.resources, WAREHOUSE_IO)
-        window = run_window(dict(context.run.tags))
-        selected = [c for k, c in by_key.items() if k in context.selected_asset_check_keys]
-        with connect(io.database, io.lock_timeout_s, context.log) as con:
-            env = Env(con, window, first_delivery, context)
-            for check in selected:
-                try:
-                    outcome = check.evaluate(env)
-                except Exception as exc:  # reported on the dashboard, not a crashed step
-                    context.log.error(f"{check.asset}.{check.name} could not run: {exc}")
-                    outcome = Outcome(0, 0, passed=False, description=f"Could not run: {exc}")
-                yield check_result(check, outcome, window)
-
-    return _step
+    samples = {
+        d: group.drop(columns="__day")
+        for d, group in rows.groupby(rows["__day"].astype(object), sort=True)
+    }
+    failing = sorted(d for d, (_, b) in by_day.items() if b)
+    metadata.update(
+        {
+            "failing_day_count": dg.MetadataValue.int(len(failing)),
+            "failing_days": dg.MetadataValue.json(
+                {d.isoformat(): by_day[d][1] for d in failing[:60]}
+            ),
+        }
+    )
+    sample = rows.drop(columns="__day").head(SAMPLE_ROWS)
+    return Outcome(checked, bad, sample, metadata, by_day=by_day, day_samples=samples)

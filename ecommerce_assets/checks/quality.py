@@ -1,4 +1,8 @@
-"""Checks on ``data_quality_report``: per-table thresholds and a drop of the quality score."""
+"""Checks on ``data_quality_report``: per-table thresholds and a drop of the quality score.
+
+Both judge a table's day only when it delivered at least ``MIN_ROWS_JUDGED`` rows: on a day with
+two product rows one defect is 50 %, which says nothing about the source.
+"""
 
 import pandas as pd
 
@@ -7,10 +11,12 @@ from .common import Check, Env, Outcome, count_failing
 
 REPORT = "marts.data_quality_report"
 THRESHOLDS = {"completeness": 0.95, "validity": 0.90, "accuracy": 0.85}
+MIN_ROWS_JUDGED = 100
 
 
 def _thresholds() -> Check:
-    rule = " OR ".join(f"{k} < {v}" for k, v in THRESHOLDS.items())
+    below = " OR ".join(f"{k} < {v}" for k, v in THRESHOLDS.items())
+    rule = f"raw_rows >= {MIN_ROWS_JUDGED} AND ({below})"
 
     def evaluate(env: Env) -> Outcome:
         out = count_failing(
@@ -23,7 +29,7 @@ def _thresholds() -> Check:
         for dimension, minimum in THRESHOLDS.items():
             below = env.scalar(
                 f"SELECT count(*) FROM {REPORT} WHERE {env.window.where()} "
-                f"AND {dimension} < {minimum}"
+                f"AND raw_rows >= {MIN_ROWS_JUDGED} AND {dimension} < {minimum}"
             )
             out.metadata[f"below_{dimension}"] = int(below)
         return out
@@ -32,7 +38,7 @@ def _thresholds() -> Check:
     return Check(
         "data_quality_report",
         "quality_thresholds",
-        f"Per table and delivery day: {limits}.",
+        f"Per table and delivery day of at least {MIN_ROWS_JUDGED} rows: {limits}.",
         evaluate,
         threshold=f"0 (table, day) rows below {limits}",
     )
@@ -41,33 +47,39 @@ def _thresholds() -> Check:
 def _score_drop() -> Check:
     def evaluate(env: Env) -> Outcome:
         days = env.window.days()
-        lookback = "TRUE"
-        if days:
-            lookback = env.window.where(lookback_days=31)
+        lookback = env.window.where(lookback_days=31) if days else "TRUE"
         history = env.frame(
             f"SELECT table_name, CAST(delivery_date AS DATE) AS day, quality_score "
-            f"FROM {REPORT} WHERE {lookback}"
+            f"FROM {REPORT} WHERE {lookback} AND raw_rows >= {MIN_ROWS_JUDGED}"
         )
+        history["day"] = history["day"].astype(object)
+        wanted = days or sorted(set(history["day"]))
+        by_day = {d: [0, 0] for d in wanted}
         rows = []
-        judged = 0
         for table, frame in history.groupby("table_name"):
-            scores = [
-                (d.date() if hasattr(d, "date") else d, s)
-                for d, s in zip(frame["day"], frame["quality_score"], strict=True)
-            ]
-            wanted = days or [d for d, _ in scores]
-            judged += sum(1 for d, _ in scores if d in set(wanted))
+            scores = list(zip(frame["day"], frame["quality_score"], strict=True))
+            for d, _ in scores:
+                if d in by_day:
+                    by_day[d][0] += 1
             for day, previous, now in score_drops(scores, wanted):
+                by_day[day][1] += 1
                 rows.append(
                     {"table_name": table, "delivery_date": day, "previous": previous, "score": now}
                 )
-        return Outcome(judged, len(rows), pd.DataFrame(rows))
+        sample = pd.DataFrame(rows)
+        return Outcome(
+            sum(n for n, _ in by_day.values()),
+            len(rows),
+            sample,
+            by_day={d: (n, b) for d, (n, b) in by_day.items()},
+            day_samples={d: g for d, g in sample.groupby("delivery_date")} if rows else {},
+        )
 
     return Check(
         "data_quality_report",
         "quality_score_drop",
         f"Warns when a table's quality score falls {SCORE_DROP:.0%} or more below its previous "
-        "delivery's score (history: the report itself).",
+        f"delivery's score (days of at least {MIN_ROWS_JUDGED} rows; history: the report).",
         evaluate,
         threshold=f"no drop of {SCORE_DROP:.0%} or more",
     )

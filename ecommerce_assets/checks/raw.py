@@ -2,7 +2,7 @@
 
 - ``malformed_lines``: records DuckDB could not parse (they go to the quarantine).
 - ``unexpected_columns``: files of the run's days with columns the contract does not know.
-- ``row_count_anomaly``: a delivery's row count outside mean ± 3σ of the previous 14 deliveries.
+- ``row_count_anomaly``: a delivery's row count far from the same weekday's (``anomalies.py``).
 - ``delivery_freshness``: the newest delivery in the landing zone is loaded (see below).
 - ``column_schema_change`` (Dagster's ``build_column_schema_change_checks``): the table's columns
   or types changed between its two latest materializations.
@@ -21,8 +21,9 @@ import pandas as pd
 
 from ..contract import TABLES
 from ..landing import complete_deliveries, read_header
-from .anomalies import HISTORY_DELIVERIES, row_count_anomalies
+from .anomalies import LOOKBACK_DAYS, MIN_CHANGE, SIGMAS, WEEKS, row_count_anomalies
 from .common import Check, Env, Outcome, count_failing
+from .gates import HANDLED
 
 RAW = "raw"
 MAX_LAG_DAYS = 0
@@ -43,6 +44,7 @@ def _malformed(table: str) -> Check:
         "Counts records DuckDB could not parse (wrong field count, broken quoting); staging "
         "quarantines them as malformed_line.",
         evaluate,
+        gate=HANDLED,
     )
 
 
@@ -54,18 +56,26 @@ def _unexpected_columns(table: str) -> Check:
         deliveries = complete_deliveries(root)
         days = env.window.days() or list(deliveries)
         rows = []
-        files = 0
+        by_day: dict[date, tuple[int, int]] = {}
         for day in days:
+            by_day[day] = (0, 0)
             path = deliveries.get(day, root / day.isoformat()) / spec.file_name
             if day not in deliveries or not path.is_file() or path.stat().st_size == 0:
                 continue
-            files += 1
             extra = [c for c in read_header(path) if c not in spec.column_names]
+            by_day[day] = (1, int(bool(extra)))
             if extra:
                 rows.append(
                     {"file": f"{day}/{spec.file_name}", "unknown_columns": ", ".join(extra)}
                 )
-        return Outcome(files, len(rows), pd.DataFrame(rows))
+        samples = {date.fromisoformat(r["file"][:10]): pd.DataFrame([r]) for r in rows}
+        return Outcome(
+            sum(n for n, _ in by_day.values()),
+            len(rows),
+            pd.DataFrame(rows),
+            by_day=by_day,
+            day_samples=samples,
+        )
 
     return Check(
         f"raw_{table}",
@@ -79,8 +89,7 @@ def _unexpected_columns(table: str) -> Check:
 
 def _row_count_anomaly(table: str) -> Check:
     def evaluate(env: Env) -> Outcome:
-        lookback = 2 * HISTORY_DELIVERIES
-        where = env.window.where(lookback_days=lookback)
+        where = env.window.where(lookback_days=LOOKBACK_DAYS)
         counts = {
             (d.date() if isinstance(d, datetime) else d): int(n)
             for d, n in env.con.execute(
@@ -91,34 +100,52 @@ def _row_count_anomaly(table: str) -> Check:
         deliveries = complete_deliveries(env.context.resources.landing.root)
         days = env.window.days() or sorted(deliveries)
         if not days:
-            return Outcome(0, 0)
+            return Outcome(0, 0, by_day={})
         # A delivered day whose file was absent has zero rows: count it as a zero delivery.
-        lo, hi = min(days) - timedelta(days=lookback), max(days)
+        lo, hi = min(days) - timedelta(days=LOOKBACK_DAYS), max(days)
         for day in deliveries:
             if day not in counts and lo <= day <= hi:
                 counts[day] = 0
         judged, found = row_count_anomalies(counts, days)
-        sample = pd.DataFrame(
-            [
-                {
-                    "delivery_date": a.day,
-                    "rows": a.rows,
-                    "mean_of_last_14": round(a.mean, 1),
-                    "low": round(a.low, 1),
-                    "high": round(a.high, 1),
-                }
-                for a in found
-            ]
+        anomalous = {a.day for a in found}
+        by_day = {d: (1, int(d in anomalous)) if d in judged else (0, 0) for d in days}
+        day_metadata = {
+            d: {
+                "rows": dg.MetadataValue.int(counts[d]),
+                "expected_rows": dg.MetadataValue.float(float(round(expected, 1))),
+                "normal_range": f"{max(low, 0):.0f} .. {high:.0f}",
+            }
+            for d, (expected, low, high) in judged.items()
+        }
+        rows = [
+            {
+                "delivery_date": a.day,
+                "rows": a.rows,
+                "expected": round(a.expected, 1),
+                "low": round(a.low, 1),
+                "high": round(a.high, 1),
+            }
+            for a in found
+        ]
+        return Outcome(
+            len(judged),
+            len(found),
+            pd.DataFrame(rows),
+            {"deliveries_judged": len(judged)},
+            by_day=by_day,
+            day_samples={r["delivery_date"]: pd.DataFrame([r]) for r in rows},
+            day_metadata=day_metadata,
         )
-        return Outcome(judged, len(found), sample, {"deliveries_judged": judged})
 
     return Check(
         f"raw_{table}",
         "row_count_anomaly",
-        "Warns when a delivery's row count is outside mean ± 3σ of the previous 14 deliveries "
-        "(needs 7 earlier deliveries; counted from the warehouse's per-day history).",
+        f"Warns when a delivery's row count is more than {SIGMAS:.0f} spreads and "
+        f"{MIN_CHANGE:.0%} away from the median of the same weekday's last {WEEKS} deliveries "
+        "(spread: Poisson's, widened by the table's own day-to-day dispersion).",
         evaluate,
-        threshold="count within mean ± 3σ of the last 14 deliveries",
+        threshold=f"count within the same weekday's normal range ({SIGMAS:.0f} spreads, "
+        f"at least {MIN_CHANGE:.0%})",
     )
 
 
@@ -160,6 +187,7 @@ def _freshness(table: str) -> Check:
         "The newest complete delivery in the landing zone is loaded into this table.",
         evaluate,
         threshold=f"warehouse at most {MAX_LAG_DAYS} delivery days behind the landing zone",
+        per_day=False,  # about the newest delivery, whichever days the run covered
     )
 
 

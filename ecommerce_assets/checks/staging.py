@@ -2,15 +2,18 @@
 
 Blocking (ERROR): keys, numeric ranges, dates, accepted values, order lines of the same delivery
 and row conservation -- a violation there would corrupt the dimensions and facts built next.
-Warnings: what staging repaired or kept and counts (unknown values, invalid e-mails, repairs,
-quarantine, exact duplicates, late arrivals): the data is usable, the source should be told.
+Gated warnings: what staging repaired or kept and counts (unknown values, invalid e-mails,
+repairs, quarantine, exact duplicates): handled as the contract says, so a day passes with its
+counts in the metadata until its share crosses the gate (``gates.py``) and the source should be
+told. Every check reports per delivery day.
 """
 
 import dagster as dg
 
 from ..contract import ENUMERATIONS, TABLES, UNKNOWN
 from ..transforms.staging import EMAIL_PATTERN
-from .common import Check, Env, Outcome, count_failing
+from .common import Check, Env, Outcome, count_failing, counts_by_day, day_outcome
+from .gates import HANDLED, QUARANTINE, REPAIRED, Gate
 
 STG = "staging"
 
@@ -111,21 +114,27 @@ def unknown_values_check(schema: str, asset: str, table: str) -> Check:
 
     def evaluate(env: Env) -> Outcome:
         where = env.window.where()
-        counts = env.con.execute(
-            "SELECT count(*), "
-            + ", ".join(f"count(*) FILTER (WHERE {c} = '{UNKNOWN}')" for c in columns)
-            + f" FROM {schema}.{asset} WHERE {where}"
-        ).fetchone()
-        per_column = dict(zip(columns, counts[1:], strict=True))
-        failing = sum(per_column.values())
+        table = f"{schema}.{asset}"
+        per_column = ", ".join(f"count(*) FILTER (WHERE {c} = '{UNKNOWN}')" for c in columns)
+        rows = env.con.execute(
+            f"SELECT CAST(delivery_date AS DATE), count(*), {per_column} FROM {table} "
+            f"WHERE {where} GROUP BY 1"
+        ).fetchall()
+        by_day = dict.fromkeys(env.window.days(), (0, 0))
+        totals = dict.fromkeys(columns, 0)
+        per_day = {}
+        for day, checked, *unknown in rows:
+            by_day[day] = (int(checked), int(sum(unknown)))
+            per_day[day] = {f"unknown_{c}": int(n) for c, n in zip(columns, unknown, strict=True)}
+            for column, n in zip(columns, unknown, strict=True):
+                totals[column] += int(n)
         anyu = " OR ".join(f"{c} = '{UNKNOWN}'" for c in columns)
-        sample = (
-            env.frame(f"SELECT * FROM {schema}.{asset} WHERE {where} AND ({anyu}) LIMIT 5")
-            if failing
-            else None
+        meta = {f"unknown_{c}": n for c, n in totals.items()}
+        out = day_outcome(
+            env, by_day, table, where, f"({anyu})", "CAST(delivery_date AS DATE)", extra=meta
         )
-        meta = {f"unknown_{c}": int(n) for c, n in per_column.items()}
-        return Outcome(int(counts[0]), int(failing), sample, meta)
+        out.day_metadata = per_day
+        return out
 
     return Check(
         asset,
@@ -133,54 +142,78 @@ def unknown_values_check(schema: str, asset: str, table: str) -> Check:
         f"Counts enumeration values the contract does not know, kept as '{UNKNOWN}' "
         f"({', '.join(columns)}).",
         evaluate,
+        gate=HANDLED,
     )
 
 
-def _audit_sum(column: str, table: str | None, name: str, description: str) -> Check:
+def _audit_sum(
+    column: str, table: str | None, name: str, description: str, gate: Gate = HANDLED
+) -> Check:
     """A warning that counts what stg_load_audit recorded for a table (or all tables)."""
     asset = f"stg_{table}" if table else "stg_load_audit"
     table_filter = f"AND table_name = '{table}'" if table else ""
 
     def evaluate(env: Env) -> Outcome:
-        where = env.window.where()
-        checked, failing = env.con.execute(
-            f"SELECT coalesce(sum(raw_rows), 0), coalesce(sum({column}), 0) "
-            f"FROM {STG}.stg_load_audit WHERE {where} {table_filter}"
-        ).fetchone()
-        sample = env.frame(
-            f"SELECT table_name, delivery_date, raw_rows, {column} FROM {STG}.stg_load_audit "
-            f"WHERE {where} {table_filter} AND {column} > 0 ORDER BY {column} DESC LIMIT 5"
+        where = f"{env.window.where()} {table_filter}"
+        day = "CAST(delivery_date AS DATE)"
+        by_day = counts_by_day(
+            env,
+            f"SELECT {day}, sum(raw_rows), sum({column}) FROM {STG}.stg_load_audit "
+            f"WHERE {where} GROUP BY 1",
         )
-        return Outcome(int(checked), int(failing), sample)
+        return day_outcome(
+            env,
+            by_day,
+            f"{STG}.stg_load_audit",
+            where,
+            f"{column} > 0",
+            day,
+            select=f"table_name, delivery_date, raw_rows, {column}",
+        )
 
-    return Check(asset, name, description, evaluate)
+    return Check(asset, name, description, evaluate, gate=gate)
 
 
 def _invalid_emails_check() -> Check:
     def evaluate(env: Env) -> Outcome:
-        where = env.window.where()
-        nulled = env.scalar(
-            f"SELECT coalesce(sum(invalid_emails), 0) FROM {STG}.stg_load_audit "
-            f"WHERE {where} AND table_name = 'users'"
+        where = f"{env.window.where()} AND table_name = 'users'"
+        day = "CAST(delivery_date AS DATE)"
+        nulled = counts_by_day(
+            env,
+            f"SELECT {day}, sum(raw_rows), sum(invalid_emails) FROM {STG}.stg_load_audit "
+            f"WHERE {where} GROUP BY 1",
         )
         kept_bad = count_failing(
             env,
             f"{STG}.stg_users",
             f"email IS NOT NULL AND NOT regexp_full_match(email, '{EMAIL_PATTERN}')",
         )
-        sample = kept_bad.sample
-        if sample is None and nulled:
-            sample = env.frame(
-                f"SELECT table_name, delivery_date, raw_rows, invalid_emails "
-                f"FROM {STG}.stg_load_audit WHERE {where} AND table_name = 'users' "
-                "AND invalid_emails > 0 LIMIT 5"
-            )
-        return Outcome(
-            kept_bad.rows_checked,
-            int(nulled) + kept_bad.rows_failing,
-            sample,
-            {"emails_set_null": int(nulled), "invalid_emails_kept": kept_bad.rows_failing},
+        by_day = {
+            d: (n, b + kept_bad.by_day.get(d, (0, 0))[1])  # type: ignore[union-attr]
+            for d, (n, b) in nulled.items()
+        }
+        out = day_outcome(
+            env,
+            by_day,
+            f"{STG}.stg_load_audit",
+            where,
+            "invalid_emails > 0",
+            day,
+            select="table_name, delivery_date, raw_rows, invalid_emails",
+            extra={
+                "emails_set_null": sum(b for _, b in nulled.values()),
+                "invalid_emails_kept": kept_bad.rows_failing,
+            },
         )
+        out.day_samples.update(kept_bad.day_samples)  # a bad address kept is the better sample
+        out.day_metadata = {
+            d: {
+                "emails_set_null": b,
+                "invalid_emails_kept": kept_bad.by_day.get(d, (0, 0))[1],  # type: ignore[union-attr]
+            }
+            for d, (_, b) in nulled.items()
+        }
+        return out
 
     return Check(
         "stg_users",
@@ -188,6 +221,7 @@ def _invalid_emails_check() -> Check:
         "Counts users whose e-mail was invalid (kept with e-mail NULL), plus any non-NULL "
         "e-mail that is still not a valid address.",
         evaluate,
+        gate=HANDLED,
     )
 
 
@@ -216,10 +250,12 @@ def _late_arrivals_check() -> Check:
 
     def evaluate(env: Env) -> Outcome:
         out = count_failing(env, f"{STG}.stg_events", rule)
-        late = env.scalar(
-            f"SELECT count(*) FROM {STG}.stg_events WHERE {env.window.where()} AND is_late_arrival"
-        )
-        out.metadata["late_arrivals"] = int(late)
+        late = env.con.execute(
+            f"SELECT CAST(delivery_date AS DATE), count(*) FROM {STG}.stg_events "
+            f"WHERE {env.window.where()} AND is_late_arrival GROUP BY 1"
+        ).fetchall()
+        out.metadata["late_arrivals"] = sum(int(n) for _, n in late)
+        out.day_metadata = {d: {"late_arrivals": int(n)} for d, n in late}
         return out
 
     return Check(
@@ -234,9 +270,16 @@ def _late_arrivals_check() -> Check:
 def _quarantine_check() -> Check:
     def evaluate(env: Env) -> Outcome:
         where = env.window.where()
-        raw = env.scalar(
-            f"SELECT coalesce(sum(raw_rows), 0) FROM {STG}.stg_load_audit WHERE {where}"
+        day = "CAST(delivery_date AS DATE)"
+        raw = counts_by_day(
+            env,
+            f"SELECT {day}, sum(raw_rows), 0 FROM {STG}.stg_load_audit WHERE {where} GROUP BY 1",
         )
+        quarantined = counts_by_day(
+            env, f"SELECT {day}, 0, count(*) FROM {STG}.stg_quarantine WHERE {where} GROUP BY 1"
+        )
+        by_day = {d: (raw.get(d, (0, 0))[0], quarantined.get(d, (0, 0))[1]) for d in raw}
+        by_day.update({d: (0, q) for d, (_, q) in quarantined.items() if d not in by_day})
         by_reason = env.con.execute(
             f"SELECT reason, count(*) FROM {STG}.stg_quarantine WHERE {where} GROUP BY 1 ORDER BY 1"
         ).fetchall()
@@ -244,16 +287,28 @@ def _quarantine_check() -> Check:
             f"SELECT table_name, count(*) FROM {STG}.stg_quarantine WHERE {where} GROUP BY 1 "
             "ORDER BY 1"
         ).fetchall()
-        total = sum(n for _, n in by_reason)
-        sample = env.frame(
-            f"SELECT table_name, delivery_date, source_file, line_number, reason "
-            f"FROM {STG}.stg_quarantine WHERE {where} LIMIT 5"
-        )
         meta = {
             "by_reason": dg.MetadataValue.json({r: int(n) for r, n in by_reason}),
             "by_table": dg.MetadataValue.json({t: int(n) for t, n in by_table}),
         }
-        return Outcome(int(raw), int(total), sample, meta)
+        reasons: dict = {}
+        for d, reason, n in env.con.execute(
+            f"SELECT {day}, reason, count(*) FROM {STG}.stg_quarantine WHERE {where} "
+            "GROUP BY ALL ORDER BY 1, 2"
+        ).fetchall():
+            reasons.setdefault(d, {})[reason] = int(n)
+        out = day_outcome(
+            env,
+            by_day,
+            f"{STG}.stg_quarantine",
+            where,
+            "TRUE",
+            day,
+            select="table_name, delivery_date, source_file, line_number, reason",
+            extra=meta,
+        )
+        out.day_metadata = {d: {"by_reason": dg.MetadataValue.json(r)} for d, r in reasons.items()}
+        return out
 
     return Check(
         "stg_quarantine",
@@ -261,6 +316,7 @@ def _quarantine_check() -> Check:
         "Counts raw rows quarantined (per reason and table in metadata); each names its file, "
         "line and reason in stg_quarantine.",
         evaluate,
+        gate=QUARANTINE,
     )
 
 
@@ -297,11 +353,17 @@ def _conservation_check() -> Check:
         df = env.frame(sql)
         balance = df["staged_rows"] + df["quarantined_rows"] + df["exact_duplicates"]
         bad = (df["raw_rows"] != balance) | (df["audit_raw_rows"].fillna(-1) != df["raw_rows"])
+        days = df["delivery_date"].astype(object)
+        by_day = dict.fromkeys(env.window.days(), (0, 0))
+        for day, flags in bad.groupby(days):
+            by_day[day] = (len(flags), int(flags.sum()))
         return Outcome(
             len(df),
             int(bad.sum()),
             df[bad],
-            {
+            by_day=by_day,
+            day_samples={d: g for d, g in df[bad].groupby(days[bad])},
+            metadata={
                 "raw_rows": int(df["raw_rows"].sum()),
                 "staged_rows": int(df["staged_rows"].sum()),
                 "quarantined_rows": int(df["quarantined_rows"].sum()),
@@ -349,6 +411,7 @@ def staging_checks(first_delivery: str) -> list[Check]:
                     table,
                     "whitespace_case_repaired",
                     "Counts rows staging repaired (whitespace trimmed, case made canonical).",
+                    REPAIRED,
                 )
             )
     checks += [
