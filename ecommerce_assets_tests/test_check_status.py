@@ -1,0 +1,121 @@
+"""Per-day check status as Dagster records it (what the UI's check and partition views read), and
+the row-count anomaly rule calibrated on generated data.
+
+- A range run records each day's status; re-running clean days leaves a day that still holds its
+  defect failed; fixing that day's delivery and re-running it turns it green.
+- On a clean generated year the anomaly rule raises nothing; a 30 % drop in a busy table (orders
+  at scale 20, ~1,100 a day) is caught on every day it is planted.
+"""
+
+import csv
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ecommerce_assets.checks.anomalies import row_count_anomalies
+from ecommerce_assets.contract import TABLE_NAMES
+from ecommerce_assets.generate import generate_landing_zone
+from ecommerce_assets.runner import materialize_days
+
+from .conftest import make_built
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECK = dg.AssetCheckKey(dg.AssetKey("raw_orders"), "unexpected_columns")
+
+
+@pytest.fixture
+def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
+    """The project's instance configuration (event log in batches) under tmp_path."""
+    text = (ROOT / "dagster_home" / "dagster.yaml").read_text()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(text.replace("data/dagster", str(tmp_path / "data/dagster")))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100")
+    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
+    with dg.DagsterInstance.from_config(str(home)) as inst:
+        yield inst
+
+
+def _status(instance: dg.DagsterInstance, defs: dg.Definitions) -> dict[str, str]:
+    """Each day's resolved status of CHECK, as Dagster's asset-check state has it."""
+    partitions = defs.resolve_asset_graph().get_check_spec(CHECK).partitions_def
+    state = instance.event_log_storage.get_asset_check_state([(CHECK, partitions)])[CHECK]
+    out = {}
+    for status, subset in state.subsets.items():
+        for key in subset.subset_value.get_partition_keys():
+            out[key] = status.value
+    return out
+
+
+def _add_column(path: Path, name: str) -> None:
+    rows = list(csv.reader(path.read_text(encoding="utf-8-sig").splitlines()))
+    rows = [[*row, name if i == 0 else "x"] for i, row in enumerate(rows)]
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+
+
+def test_a_days_check_stays_failed_until_that_day_is_fixed(
+    tmp_path: Path, instance: dg.DagsterInstance
+) -> None:
+    built = make_built(tmp_path, days=4, scale=0.05, seed=3, clean=True)
+    day1, day2, day3, day4 = [d.isoformat() for d in built.days()]
+    orders = built.landing / day2 / "orders.csv"
+    original = orders.read_bytes()
+    _add_column(orders, "coupon_code")
+    raw = "group:raw"
+
+    assert materialize_days(built.defs, built.first, built.last, instance=instance, selection=raw)
+    assert _status(instance, built.defs) == {
+        day1: "SUCCEEDED",
+        day2: "FAILED",
+        day3: "SUCCEEDED",
+        day4: "SUCCEEDED",
+    }
+    # Clean days re-run: the run's checks pass, and day 2 still shows its defect.
+    last = built.days()[2:]
+    result = materialize_days(built.defs, last[0], last[1], instance=instance, selection=raw)
+    evaluations = [e for e in result.get_asset_check_evaluations() if e.asset_check_key == CHECK]
+    assert sorted(e.partition for e in evaluations) == [day3, day4]
+    assert all(e.passed for e in evaluations)
+    assert _status(instance, built.defs)[day2] == "FAILED"
+    # The delivery fixed and its day re-run: green.
+    orders.write_bytes(original)
+    d2 = built.days()[1]
+    materialize_days(built.defs, d2, d2, instance=instance, selection=raw)
+    assert set(_status(instance, built.defs).values()) == {"SUCCEEDED"}
+
+
+def _counts(landing: Path, table: str) -> dict[date, int]:
+    counts = {}
+    for folder in sorted(landing.iterdir()):
+        path = folder / f"{table}.csv"
+        if path.is_file():
+            with path.open(newline="", encoding="utf-8-sig") as f:
+                counts[date.fromisoformat(folder.name)] = sum(1 for _ in csv.reader(f)) - 1
+    return counts
+
+
+def test_row_count_anomaly_is_quiet_on_a_clean_generated_year(tmp_path: Path) -> None:
+    generate_landing_zone(tmp_path, seed=11, scale=1.0, days=366, clean=True)
+    for table in TABLE_NAMES:
+        counts = _counts(tmp_path, table)
+        judged, found = row_count_anomalies(counts, sorted(counts))
+        assert len(judged) > 200, table
+        assert found == [], table
+
+
+def test_row_count_anomaly_catches_a_thirty_percent_drop(tmp_path: Path) -> None:
+    generate_landing_zone(tmp_path, seed=12, scale=20.0, days=70, clean=True)
+    counts = _counts(tmp_path, "orders")
+    days = sorted(counts)
+    judged, found = row_count_anomalies(counts, days)
+    assert found == [] and len(judged) >= 21
+    for day in days[-21:]:
+        dropped = {**counts, day: round(counts[day] * 0.7)}
+        _, found = row_count_anomalies(dropped, [day])
+        assert [a.day for a in found] == [day], (day, counts[day], judged[day])
+    assert min(counts.values()) > 800 and max(days) - min(days) == timedelta(days=69)
