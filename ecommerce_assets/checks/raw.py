@@ -140,11 +140,11 @@ def _row_count_anomaly(table: str) -> Check:
     return Check(
         f"raw_{table}",
         "row_count_anomaly",
-        f"Warns when a delivery's row count is more than {SIGMAS:.0f} spreads and "
+        f"Warns when a delivery's row count is more than {SIGMAS:g} spreads and "
         f"{MIN_CHANGE:.0%} away from the median of the same weekday's last {WEEKS} deliveries "
         "(spread: Poisson's, widened by the table's own day-to-day dispersion).",
         evaluate,
-        threshold=f"count within the same weekday's normal range ({SIGMAS:.0f} spreads, "
+        threshold=f"count within the same weekday's normal range ({SIGMAS:g} spreads, "
         f"at least {MIN_CHANGE:.0%})",
     )
 
