@@ -1,8 +1,11 @@
 """``python -m ecommerce_assets.build``: materialize everything for every complete delivery.
 
-One run covers all delivery days (partitioned assets use single-run backfills), recorded in the
-project's Dagster instance so ``dagster dev`` shows the materializations and check results
-afterwards. With an empty landing zone, a demo one (the reference dataset) is generated first.
+One run covers all delivery days (partitioned assets use single-run backfills), launched from the
+project's workspace as a run of its code location (``launch.py``) and recorded in the project's
+Dagster instance, so ``dagster dev`` shows it on the Timeline with its materializations and check
+results, and can re-execute it. ``--in-process`` runs it in this process instead (for a debugger;
+the UI then cannot place the run). With an empty landing zone, a demo one (the reference dataset)
+is generated first.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import dagster as dg
 import duckdb
 
 from .landing import complete_deliveries
-from .runner import materialize_days
+from .launch import launch_and_wait
+from .runner import materialize_days, range_tags
 from .settings import load_settings
 
 # A single-run backfill of N days otherwise logs N "materialization planned" events per asset,
@@ -128,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--log-level", default="WARNING", help="console log level of the run (default WARNING)"
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="execute in this process (for a debugger) instead of launching a run of the code "
+        "location; the UI then shows the run without its code location",
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     deliveries = complete_deliveries(settings.landing_dir)
@@ -142,25 +152,32 @@ def main(argv: list[str] | None = None) -> int:
         deliveries = complete_deliveries(settings.landing_dir)
     first, last = args.first or min(deliveries), args.last or max(deliveries)
     instance = _instance()
-    from .definitions import build_definitions  # after the warning filters above
-
-    defs = build_definitions(settings)
     count = sum(first <= day <= last for day in deliveries)
     print(
         f"Materializing every asset{'' if args.no_checks else ' and check'} for {count} "
         f"deliveries ({first} … {last}) in one run into {settings.warehouse} …"
     )
-    result = materialize_days(
-        defs,
-        first,
-        last,
-        instance=instance,
-        raise_on_error=False,
-        checks=not args.no_checks,
-        log_level=args.log_level,
-    )
+    run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+    if args.in_process:
+        from .definitions import build_definitions  # after the warning filters above
 
-    print(f"\nRun {result.run_id}: {'SUCCESS' if result.success else 'FAILURE'}")
+        result = materialize_days(
+            build_definitions(settings),
+            first,
+            last,
+            instance=instance,
+            raise_on_error=False,
+            checks=not args.no_checks,
+            log_level=args.log_level,
+        )
+        run_id, success = result.run_id, result.success
+    else:
+        run = launch_and_wait(
+            instance, tags=range_tags(first, last), checks=not args.no_checks, run_config=run_config
+        )
+        run_id, success = run.run_id, run.is_success
+
+    print(f"\nRun {run_id}: {'SUCCESS' if success else 'FAILURE'}")
     print(f"\nWarehouse {settings.warehouse.resolve()}")
     for schema, name, rows in _table_counts(settings.warehouse):
         print(f"  {schema + '.' + name:<40} {rows:>12,} rows")
@@ -169,19 +186,23 @@ def main(argv: list[str] | None = None) -> int:
         print("\nQuarantine (staging.stg_quarantine)")
         for table, reason, rows in quarantine:
             print(f"  {table:<12} {reason:<32} {rows:>8,}")
-    checks = result.get_asset_check_evaluations()
-    if checks:
-        print(_check_summary(checks))
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                error = event.step_failure_data.error
-                print(f"\nStep {event.step_key} failed: {error.message if error else ''}")
+    evaluations = [
+        e.get_dagster_event().event_specific_data
+        for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
+    if evaluations:
+        print(_check_summary(evaluations))  # type: ignore[arg-type]
+    if not success:
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+            error = event.get_dagster_event().step_failure_data.error
+            print(f"\nStep {event.step_key} failed: {error.message if error else ''}")
+        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
+            print(f"\nRun failed: {event.get_dagster_event().message or ''}")
     print(
         f"\nDagster instance: {os.environ['DAGSTER_HOME']} — open the UI with `bin/ui` "
         "(http://127.0.0.1:3000) to see these materializations and checks."
     )
-    return 0 if result.success else 1
+    return 0 if success else 1
 
 
 if __name__ == "__main__":

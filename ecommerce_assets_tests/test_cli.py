@@ -76,6 +76,14 @@ def test_build_generates_a_demo_zone_and_records_runs_in_the_instance(tmp_path: 
         with dg.DagsterInstance.get() as instance:
             runs = instance.get_runs()
             assert len(runs) == 1 and runs[0].is_success
+            # A run of the code location, as the UI launches it (Timeline, Target, re-execution).
+            launched = runs[0]
+            assert launched.remote_job_origin is not None
+            assert launched.remote_job_origin.location_name == "ecommerce_assets"
+            assert launched.job_name == "__ASSET_JOB" and launched.job_code_origin is not None
+            assert dg.AssetKey("agg_daily_sales") in (launched.asset_selection or set())
+            assert len(launched.asset_check_selection or ()) == 99
+            assert launched.tags["dagster/asset_partition_range_end"] == "2024-01-03"
             record = instance.get_latest_materialization_event(dg.AssetKey("stg_orders"))
             assert record is not None
             partitions = instance.get_materialized_partitions(dg.AssetKey("stg_orders"))
