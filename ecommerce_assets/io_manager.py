@@ -10,7 +10,7 @@ rolls the whole thing back, leaving the previous content intact.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
@@ -118,36 +118,36 @@ def write_chunks(
     began = False
     try:
         for df in chunks:
-            arrow = _as_arrow(df)
-            con.register(_FRAME, arrow)
-            try:
-                if columns is None:
-                    described = con.execute(f"DESCRIBE SELECT * FROM {_FRAME}").fetchall()
-                    columns = [(row[0], row[1], True) for row in described]
-                declared = {name: sql_type for name, sql_type, _ in columns}
-                _check_columns(df, schema, table, columns, declared)
-                if partition is not None:
-                    _check_inside_window(con, len(df), schema, table, *partition)
-                if not began:
-                    con.execute("BEGIN TRANSACTION")
-                    began = True
-                    _prepare(con, schema, table, columns, partition)
-                if len(df):
-                    names = [n for n, _, _ in columns if n in df.columns]
-                    targets = ", ".join(quote_ident(n) for n in names)
-                    selects = ", ".join(
-                        f"CAST({quote_ident(n)} AS {declared[n]}) AS {quote_ident(n)}"
-                        for n in names
-                    )
-                    con.execute(f"INSERT INTO {fq} ({targets}) SELECT {selects} FROM {_FRAME}")
-                    written += len(df)
-            finally:
-                # After a failed statement the transaction refuses everything but ROLLBACK; the
-                # registration then goes with the connection.
-                with suppress(duckdb.TransactionException):
-                    con.unregister(_FRAME)
+            # The chunk is a relation queried under the name _FRAME, not ``con.register``ed: a
+            # registration dropped inside an open transaction stays in DuckDB's catalog, with its
+            # Arrow table, until COMMIT, so every chunk of the slice stayed in memory to the end.
+            frame = con.from_arrow(_as_arrow(df))
+            if columns is None:
+                described = frame.query(_FRAME, f"DESCRIBE SELECT * FROM {_FRAME}").fetchall()
+                columns = [(row[0], row[1], True) for row in described]
+            declared = {name: sql_type for name, sql_type, _ in columns}
+            _check_columns(df, schema, table, columns, declared)
+            if partition is not None:
+                _check_inside_window(frame, len(df), schema, table, *partition)
+            if not began:
+                con.execute("BEGIN TRANSACTION")
+                began = True
+                _prepare(con, schema, table, columns, partition)
+                in_table = _table_columns(con, schema, table)
+            if len(df):
+                # By name: every column of the table in its order, NULL where the chunk lacks it.
+                selects = ", ".join(
+                    f"CAST({quote_ident(n)} AS {declared[n]}) AS {quote_ident(n)}"
+                    if n in declared and n in df.columns
+                    else f"CAST(NULL AS {sql_type}) AS {quote_ident(n)}"
+                    for n, sql_type in in_table.items()
+                )
+                frame.project(selects).insert_into(fq)
+                written += len(df)
+            del frame
             if on_chunk is not None:
                 on_chunk(df)
+            del df  # before the next chunk is produced
         if not began:  # no chunk at all: the slice becomes empty
             if columns is None:
                 return 0
@@ -215,7 +215,7 @@ def _prepare(
 
 
 def _check_inside_window(
-    con: duckdb.DuckDBPyConnection,
+    frame: duckdb.DuckDBPyRelation,
     rows: int,
     schema: str,
     table: str,
@@ -225,17 +225,20 @@ def _check_inside_window(
 ) -> None:
     """Rows outside the partition window would survive the next re-run of it: refuse them.
 
-    Runs in DuckDB on the registered chunk (no pandas conversion of the column)."""
+    Runs in DuckDB on the chunk's relation (no pandas conversion of the column)."""
     if not rows:
         return
-    names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {_FRAME}").fetchall()]
-    if column not in names:
+    if column not in frame.columns:
         raise SchemaEvolutionError(f"{schema}.{table}: partition column {column!r} is missing")
     col = quote_ident(column)
-    outside = f"{col} IS NULL OR CAST({col} AS TIMESTAMP) < ? OR CAST({col} AS TIMESTAMP) >= ?"
-    count, sample = con.execute(
+    # A relation's query takes no parameters; the bounds are datetimes, written as literals.
+    low, high = (f"TIMESTAMP '{bound.isoformat(sep=' ')}'" for bound in (start, end))
+    outside = (
+        f"{col} IS NULL OR CAST({col} AS TIMESTAMP) < {low} OR CAST({col} AS TIMESTAMP) >= {high}"
+    )
+    count, sample = frame.query(
+        _FRAME,
         f"SELECT count(*), list(CAST({col} AS VARCHAR))[1:3] FROM {_FRAME} WHERE {outside}",
-        [start, end],
     ).fetchall()[0]
     if count:
         raise ValueError(
@@ -289,22 +292,24 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
         partition = None
         if context.has_asset_partitions and metadata.get(PARTITION_EXPR):
             partition = (str(metadata[PARTITION_EXPR]), *_window(context))
-        frames = (frame for _, frame in obj) if isinstance(obj, DailyFrames) else [obj]
+        frames = _frames(obj) if isinstance(obj, DailyFrames) else [obj]
         per_day: dict[str, int] = {}
-        last: list[pd.DataFrame] = []
+        last: list[str] = []
 
         def seen(frame: pd.DataFrame) -> None:
             if partition is not None:
                 per_day.update(_rows_by_day(frame, partition[0]))
             if len(frame):
-                last[:] = [frame.head(self.preview_rows)]
+                # Rendered now: ``head()`` of an Arrow-backed frame is a view that would keep the
+                # whole chunk's buffers alive while the next chunk is produced.
+                last[:] = [_preview(frame, min(self.preview_rows, 5))]
 
         with connect(self.database, self.lock_timeout_s, context.log) as con:
             written = write_chunks(con, schema, table, frames, columns, partition, on_chunk=seen)
             total = con.execute(
                 f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}"
             ).fetchone()[0]
-        preview = dg.MetadataValue.md(_preview(last[0] if last else pd.DataFrame(), 5))
+        preview = dg.MetadataValue.md(last[0] if last else _preview(pd.DataFrame(), 5))
         out: dict[str, Any] = {"dagster/table_name": f"{schema}.{table}"}
         if partition is None:
             out.update({"dagster/row_count": int(total), "preview": preview})
@@ -368,6 +373,12 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                 found, column=str(metadata[PARTITION_EXPR]), start=start.date(), end=end.date()
             )
         return found
+
+
+def _frames(obj: DailyFrames) -> Iterator[pd.DataFrame]:
+    for _, frame in obj:
+        yield frame
+        del frame  # before the next chunk is produced (see DailyFrames.__iter__)
 
 
 def _preview(df: pd.DataFrame, rows: int) -> str:

@@ -29,8 +29,6 @@ from .warehouse import connect, fetch_frame, quote_ident
 
 CHUNK_ROWS_ENV = "ECOMMERCE_CHUNK_ROWS"
 DEFAULT_CHUNK_ROWS = 1_000_000
-# Raw files are chunked by size before they are read: about this many CSV bytes per row.
-CSV_BYTES_PER_ROW = 100
 
 
 def chunk_rows(environ: Mapping[str, str] | None = None) -> int:
@@ -46,11 +44,6 @@ def chunk_rows(environ: Mapping[str, str] | None = None) -> int:
     if value < 1:
         raise ValueError(f"{CHUNK_ROWS_ENV}={text!r} must be at least 1")
     return value
-
-
-def chunk_bytes(environ: Mapping[str, str] | None = None) -> int:
-    """CSV bytes per chunk of a raw read: ``chunk_rows()`` rows of ~100 bytes."""
-    return chunk_rows(environ) * CSV_BYTES_PER_ROW
 
 
 def plan_chunks(
@@ -208,3 +201,6 @@ class DailyFrames:
             if self.validate is not None:
                 self.validate(frame)
             yield days, frame
+            # Resumed for the next chunk: let this one go before it is produced (a generator's
+            # local would keep two chunks alive at once). Producers do the same.
+            del frame

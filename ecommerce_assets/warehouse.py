@@ -7,6 +7,7 @@ date. Plain ``.df()`` would build object strings and turn DECIMAL into float64.
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import time
@@ -20,6 +21,8 @@ import pandas as pd
 import pyarrow
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+MEMORY_LIMIT_ENV = "ECOMMERCE_DUCKDB_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "500MB"
 
 
 class WarehouseLockedError(RuntimeError):
@@ -29,6 +32,15 @@ class WarehouseLockedError(RuntimeError):
 def quote_ident(name: str) -> str:
     """Quote an identifier that comes from code (asset names, schemas), never from data."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def memory_limit(environ: Mapping[str, str] | None = None) -> str:
+    """The warehouse's DuckDB ``memory_limit``: ``ECOMMERCE_DUCKDB_MEMORY_LIMIT``, default 500MB."""
+    env = os.environ if environ is None else environ
+    text = (env.get(MEMORY_LIMIT_ENV) or "").strip() or DEFAULT_MEMORY_LIMIT
+    if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text, re.IGNORECASE):
+        raise ValueError(f"{MEMORY_LIMIT_ENV}={text!r} is not a size such as 500MB or 2GiB")
+    return text
 
 
 def _lock_holder(message: str) -> str:
@@ -79,6 +91,13 @@ def connect(
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.25)
     try:
+        # DuckDB keeps every block a connection reads or writes cached until ``memory_limit``
+        # (default 80 % of RAM). A range run writes each output in one long transaction while it
+        # reads its input through another connection, so the cache grew with the range (225 MB
+        # for a year of staged events at scale 60). Blocks are on disk (optimistic writes), so a
+        # bounded pool evicts them; query intermediates beyond it spill to ``<warehouse>.tmp``.
+        # A SET, not a connect config: other connections to the same instance stay compatible.
+        con.execute(f"SET memory_limit = '{memory_limit()}'")
         yield con
     finally:
         con.close()

@@ -12,7 +12,7 @@ from ..landing import DeliveryError, ReadReport, check_delivery, complete_delive
 from ..partitions import window_days
 from ..resources import LandingZone
 from ..schemas import RAW_MODELS
-from ..slices import DailyFrames, chunk_bytes, plan_chunks
+from ..slices import DailyFrames, chunk_rows, plan_chunks
 from .common import table_out
 
 RAW_SCHEMA = "raw"
@@ -71,9 +71,11 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         for name in selected:
             spec = TABLES[name]
-            # Chunks of days sized by the bytes delivered (rows are not known before reading).
-            size = {d: _file_size(deliveries.get(d), spec.file_name) for d in days}
-            plan = plan_chunks(days, size, chunk_bytes())
+            # Chunks of days of about ``chunk_rows()`` rows, estimated from each file's size and
+            # its own bytes per record (a fixed 100 bytes a row made chunks of order lines,
+            # ~32 bytes a row, 3 M rows: memory grew with the range up to that size).
+            rows = {d: _estimated_rows(deliveries.get(d), spec.file_name) for d in days}
+            plan = plan_chunks(days, rows, chunk_rows())
 
             notes: dict = {}
 
@@ -94,6 +96,7 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
                             ),
                         }
                     yield chunk_days, frame
+                    del frame  # before the next chunk is read (see DailyFrames.__iter__)
 
             yield dg.Output(
                 DailyFrames(chunks(), day_metadata=notes), output_name=raw_asset_name(name)
@@ -102,9 +105,18 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
     return raw_tables
 
 
-def _file_size(folder: Path | None, file_name: str) -> int:
+def _estimated_rows(folder: Path | None, file_name: str, sample: int = 1 << 16) -> int:
+    """A file's records, estimated from its size and the line ends in its first ``sample`` bytes
+    (exact for a file smaller than that, but for quoted line breaks)."""
     path = folder / file_name if folder is not None else None
-    return path.stat().st_size if path is not None and path.is_file() else 0
+    if path is None or not path.is_file():
+        return 0
+    with path.open("rb") as fh:
+        head = fh.read(sample)
+    if not head:
+        return 0
+    lines = head.count(b"\n") or head.count(b"\r") or 1
+    return max(1, round(path.stat().st_size * lines / len(head)))
 
 
 def _malformed_by_day(frame: pd.DataFrame) -> dict:

@@ -161,6 +161,7 @@ def _stage_in_chunks(
                 ),
             }
         yield days, result.staged
+        del result  # before the next chunk is staged (see DailyFrames.__iter__)
 
 
 _AUDIT_FIGURES = (
