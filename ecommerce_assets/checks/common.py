@@ -163,9 +163,31 @@ class Check:
 
 
 def markdown_sample(df: pd.DataFrame | None, rows: int = SAMPLE_ROWS) -> str:
+    """A markdown table of the first ``rows`` rows.
+
+    Written out here because ``DataFrame.to_markdown`` (tabulate) takes ~3 ms a call, and a
+    year's per-day results render thousands of samples (15 s of a scale-10 build, profiled).
+    """
     if df is None or df.empty:
         return "_no failing rows_"
-    return df.head(rows).to_markdown(index=False)
+    head = df.head(rows)
+
+    def cell(value: Any) -> str:
+        text = (
+            ""
+            if value is None or (not isinstance(value, list | dict) and pd.isna(value))
+            else str(value)
+        )
+        return text.replace("|", "\\|").replace("\n", " ").replace("\r", " ")
+
+    lines = [
+        "| " + " | ".join(str(c) for c in head.columns) + " |",
+        "|" + "|".join("---" for _ in head.columns) + "|",
+    ]
+    lines += [
+        "| " + " | ".join(cell(v) for v in row) + " |" for row in head.itertuples(index=False)
+    ]
+    return "\n".join(lines)
 
 
 def check_result(check: Check, outcome: Outcome, window: Window) -> dg.AssetCheckResult:
@@ -257,10 +279,14 @@ def day_outcome(
         f"SELECT {day} AS __day, {select} FROM {table} WHERE {where} AND {condition} "
         f"QUALIFY row_number() OVER (PARTITION BY {day}) <= {SAMPLE_ROWS} ORDER BY 1"
     )
-    samples = {
-        d: group.drop(columns="__day")
-        for d, group in rows.groupby(rows["__day"].astype(object), sort=True)
-    }
+    # Rows come ordered by day: slice them per day (a pandas groupby costs ~4 s a year here).
+    keys = [d.date() if isinstance(d, datetime) else d for d in rows["__day"].tolist()]
+    body = rows.drop(columns="__day")
+    samples, start = {}, 0
+    for i in range(1, len(keys) + 1):
+        if i == len(keys) or keys[i] != keys[start]:
+            samples[keys[start]] = body.iloc[start:i]
+            start = i
     failing = sorted(d for d, (_, b) in by_day.items() if b)
     metadata.update(
         {
