@@ -145,7 +145,9 @@ def bench_scale(
                 "ECOMMERCE_WAREHOUSE": str(root / "warehouse.duckdb"),
             }
 
-        build = [sys.executable, "-m", "ecommerce_assets.build", "--no-demo"]
+        # In-process: wait4's peak RSS is then the build's. A launched run's worker is a
+        # multiprocessing child of the code server, which wait4 does not report.
+        build = [sys.executable, "-m", "ecommerce_assets.build", "--no-demo", "--in-process"]
         validation = None
         if "platform" in wanted:
             results["platform"] = measure(build, build_env("full"))
