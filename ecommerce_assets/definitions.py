@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from .assets.aggregates import build_aggregate_assets
@@ -20,7 +22,19 @@ from .settings import Settings, load_settings
 
 
 def build_definitions(settings: Settings) -> dg.Definitions:
-    """Everything, for one landing zone and warehouse (tests pass temporary ones)."""
+    """Everything, for one landing zone and warehouse (tests pass temporary ones).
+
+    Dagster's beta/preview notices (backfill policies, partitioned check specs, dagster-pandera
+    types, ...) are silenced while the definitions are built: they came once per decorated
+    definition, ~70 lines on every code load, and buried what the load had to say.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        warnings.simplefilter("ignore", dg.PreviewWarning)
+        return _build(settings)
+
+
+def _build(settings: Settings) -> dg.Definitions:
     partitions = delivery_partitions(settings.landing_dir, partitions_end_from_env())
     assets = [
         build_raw_assets(partitions),

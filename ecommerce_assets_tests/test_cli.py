@@ -39,6 +39,9 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Validation successful" in result.stdout + result.stderr
+    # No flood of Dagster's beta/preview notices on code load (there were ~70).
+    output = result.stdout + result.stderr
+    assert output.count("BetaWarning") + output.count("PreviewWarning") == 0, output[-3000:]
 
 
 def test_partitions_line_up_with_complete_deliveries(tmp_path: Path) -> None:
