@@ -1,6 +1,8 @@
 """Shared fixtures: small generated landing zones built into temporary warehouses."""
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,6 +18,26 @@ from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 
 START = date(2024, 1, 1)
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextmanager
+def project_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batch_size: int
+) -> Iterator[dg.DagsterInstance]:
+    """An instance from the project's dagster.yaml, its storage under ``tmp_path``, with the
+    event batching the build and bin/* set (``DAGSTER_EVENT_BATCH_SIZE``)."""
+    text = (ROOT / "dagster_home" / "dagster.yaml").read_text()
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(text.replace("data/dagster", str(tmp_path / "data/dagster")))
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", str(batch_size))
+    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")  # as the project
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        yield instance
+
+
 # Defect rates well above the defaults, so that every class occurs on a few days of small data.
 HIGH_RATES = {k: min(v * 10, 0.05) for k, v in DEFAULT_RATES.items() if k != "missing_column"}
 

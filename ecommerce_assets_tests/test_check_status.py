@@ -20,23 +20,14 @@ from ecommerce_assets.contract import TABLE_NAMES
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 
-from .conftest import make_built
+from .conftest import make_built, project_instance
 
-ROOT = Path(__file__).resolve().parents[1]
 CHECK = dg.AssetCheckKey(dg.AssetKey("raw_orders"), "unexpected_columns")
 
 
 @pytest.fixture
 def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
-    """The project's instance configuration (event log in batches) under tmp_path."""
-    text = (ROOT / "dagster_home" / "dagster.yaml").read_text()
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(text.replace("data/dagster", str(tmp_path / "data/dagster")))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "100")
-    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")
-    with dg.DagsterInstance.from_config(str(home)) as inst:
+    with project_instance(tmp_path, monkeypatch, batch_size=100) as inst:
         yield inst
 
 

@@ -19,7 +19,8 @@ from sqlalchemy.engine import Engine
 from ecommerce_assets.instance_storage import PooledSqliteEventLogStorage
 from ecommerce_assets.runner import range_tags
 
-ROOT = Path(__file__).resolve().parents[1]
+from .conftest import project_instance
+
 START, DAYS, BATCH = date(2024, 1, 1), 40, 16
 DAY_KEYS = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
 PARTITIONS = dg.DailyPartitionsDefinition(
@@ -50,14 +51,7 @@ def toy_check() -> dg.AssetCheckResult:
 @pytest.fixture
 def instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dg.DagsterInstance]:
     """An instance from the project's dagster.yaml with its data/dagster dirs under tmp_path."""
-    text = (ROOT / "dagster_home" / "dagster.yaml").read_text()
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(text.replace("data/dagster", str(tmp_path / "data/dagster")))
-    monkeypatch.setenv("DAGSTER_HOME", str(home))
-    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", str(BATCH))
-    monkeypatch.setenv("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "1")  # as the project
-    with dg.DagsterInstance.from_config(str(home)) as inst:
+    with project_instance(tmp_path, monkeypatch, batch_size=BATCH) as inst:
         assert isinstance(inst.event_log_storage, PooledSqliteEventLogStorage)
         assert str(tmp_path) in inst.event_log_storage._base_dir
         yield inst
