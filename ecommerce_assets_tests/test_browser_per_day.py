@@ -19,7 +19,13 @@ import pytest
 
 from ecommerce_assets.runner import materialize_days
 
-from .test_browser import browser, open_page, screenshot, shots  # noqa: F401 (fixtures)
+from .test_browser import (  # noqa: F401 (fixtures)
+    browser,
+    dismiss_popups,
+    open_page,
+    screenshot,
+    shots,
+)
 from .webserver import START, Project, Webserver, running_webserver
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -84,7 +90,10 @@ def test_a_days_check_stays_failed_after_clean_days_are_re_run(
     lines = browser.find_element(By.TAG_NAME, "body").text.splitlines()
     # The checks list: the check's status is the worst of its days.
     assert lines[lines.index("unexpected_columns") + 1] == "Failed", lines[:60]
-    browser.find_elements(By.XPATH, "//*[normalize-space()='Partitions']")[-1].click()
+    # By script: the UI's first-visit "Join the Dagster community" dialog may cover the tab.
+    dismiss_popups(browser)
+    tab = browser.find_elements(By.XPATH, "//*[normalize-space()='Partitions']")[-1]
+    browser.execute_script("arguments[0].click();", tab)
     WebDriverWait(browser, 60, poll_frequency=0.5).until(
         lambda d: "Failed (1)" in d.find_element(By.TAG_NAME, "body").text
     )
