@@ -154,8 +154,10 @@ SELECT l.order_item_id, l.order_id, coalesce(p.product_sk, 0) AS product_sk,
     p.cost AS unit_cost, l.line_net - l.quantity * coalesce(p.cost, 0) AS margin, l.status,
     l.delivery_date
 FROM lines l
-ASOF LEFT JOIN dim_products p ON l.product_id = p.product_id AND l.order_ts >= p.valid_from
-ASOF LEFT JOIN dim_users u ON l.user_id = u.user_id AND l.order_ts >= u.valid_from
+LEFT JOIN dim_products p ON l.product_id = p.product_id
+    AND l.order_ts >= p.valid_from AND l.order_ts < p.valid_to
+LEFT JOIN dim_users u ON l.user_id = u.user_id
+    AND l.order_ts >= u.valid_from AND l.order_ts < u.valid_to
 LEFT JOIN dim_payment_method pm ON pm.payment_method = l.payment_method;
 
 CREATE TABLE fact_orders AS
@@ -174,7 +176,8 @@ SELECT o.order_id, coalesce(u.user_sk, 0) AS user_sk,
         AS amount_mismatch,
     o.order_ts, o.user_id, o.delivery_date
 FROM stg_orders o LEFT JOIN per_order p USING (order_id)
-ASOF LEFT JOIN dim_users u ON o.user_id = u.user_id AND o.order_ts >= u.valid_from
+LEFT JOIN dim_users u ON o.user_id = u.user_id
+    AND o.order_ts >= u.valid_from AND o.order_ts < u.valid_to
 LEFT JOIN dim_payment_method pm ON pm.payment_method = o.payment_method;
 
 CREATE TABLE fact_events AS
@@ -184,18 +187,22 @@ SELECT e.event_id, e.session_id, coalesce(u.user_sk, 0) AS user_sk,
     CAST(strftime(e.event_ts, '%Y%m%d') AS INTEGER) AS date_key, e.event_value,
     e.is_late_arrival, e.delivery_date
 FROM stg_events e
-ASOF LEFT JOIN dim_users u ON e.user_id = u.user_id AND e.event_ts >= u.valid_from
-ASOF LEFT JOIN dim_products p ON e.product_id = p.product_id AND e.event_ts >= p.valid_from;
+LEFT JOIN dim_users u ON e.user_id = u.user_id
+    AND e.event_ts >= u.valid_from AND e.event_ts < u.valid_to
+LEFT JOIN dim_products p ON e.product_id = p.product_id
+    AND e.event_ts >= p.valid_from AND e.event_ts < p.valid_to;
 
 CREATE TABLE fact_reviews AS
 SELECT r.review_id, coalesce(p.product_sk, 0) AS product_sk, coalesce(u.user_sk, 0) AS user_sk,
     CAST(strftime(r.review_date, '%Y%m%d') AS INTEGER) AS date_key, r.rating, r.review_text,
     length(r.review_text) AS text_length, r.helpful_votes, r.product_id, r.delivery_date
 FROM stg_reviews r
-ASOF LEFT JOIN dim_users u ON r.user_id = u.user_id
+LEFT JOIN dim_users u ON r.user_id = u.user_id
     AND CAST(r.review_date AS TIMESTAMP) + INTERVAL 1 DAY > u.valid_from
-ASOF LEFT JOIN dim_products p ON r.product_id = p.product_id
-    AND CAST(r.review_date AS TIMESTAMP) + INTERVAL 1 DAY > p.valid_from;
+    AND CAST(r.review_date AS TIMESTAMP) + INTERVAL 1 DAY <= u.valid_to
+LEFT JOIN dim_products p ON r.product_id = p.product_id
+    AND CAST(r.review_date AS TIMESTAMP) + INTERVAL 1 DAY > p.valid_from
+    AND CAST(r.review_date AS TIMESTAMP) + INTERVAL 1 DAY <= p.valid_to;
 
 CREATE TABLE agg_daily_sales AS
 WITH firsts AS (SELECT user_id, min(order_ts) AS first_ts FROM fact_orders GROUP BY user_id)

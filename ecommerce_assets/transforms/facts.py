@@ -55,13 +55,24 @@ def _connect(inputs: dict[str, Relation]) -> Iterator[duckdb.DuckDBPyConnection]
 
 
 def asof_sk_sql(source: str, key: str, ts: str, versions: str, out: str) -> str:
-    """``SELECT source.*, <sk> AS out``: the as-of link described in the module docstring."""
+    """``SELECT source.*, <sk> AS out``: the as-of link described in the module docstring.
+
+    Written as an equi-join on the key with each version's validity interval (its first version
+    reaching back to -infinity, the fallback for a ``ts`` before it), not as DuckDB's ``ASOF
+    JOIN``: same rows (compared on a year of scale-60 events), but a hash join instead of a sort
+    of both sides, 2-3x faster on a million events.
+    """
     return f"""
-        SELECT s.*, coalesce(v.sk, f.first_sk, 0) AS {out}
+        SELECT s.*, coalesce(v.sk, 0) AS {out}
         FROM {source} AS s
-        ASOF LEFT JOIN {versions} AS v ON s.{key} = v.id AND s.{ts} >= v.valid_from
-        LEFT JOIN (SELECT id, arg_min(sk, valid_from) AS first_sk FROM {versions} GROUP BY id)
-            AS f ON f.id = s.{key}
+        LEFT JOIN (
+            SELECT sk, id,
+                CASE WHEN row_number() OVER w = 1 THEN TIMESTAMP '-infinity' ELSE valid_from END
+                    AS valid_from,
+                coalesce(lead(valid_from) OVER w, TIMESTAMP 'infinity') AS valid_to
+            FROM {versions}
+            WINDOW w AS (PARTITION BY id ORDER BY valid_from, sk)
+        ) AS v ON s.{key} = v.id AND s.{ts} >= v.valid_from AND s.{ts} < v.valid_to
     """
 
 
