@@ -28,11 +28,11 @@ import pandas as pd
 from .warehouse import connect, fetch_frame, quote_ident
 
 CHUNK_ROWS_ENV = "ECOMMERCE_CHUNK_ROWS"
-DEFAULT_CHUNK_ROWS = 1_000_000
+DEFAULT_CHUNK_ROWS = 250_000
 
 
 def chunk_rows(environ: Mapping[str, str] | None = None) -> int:
-    """Rows per chunk (``ECOMMERCE_CHUNK_ROWS``, default 1,000,000), read at run time."""
+    """Rows per chunk (``ECOMMERCE_CHUNK_ROWS``, default 250,000), read at run time."""
     env = os.environ if environ is None else environ
     text = (env.get(CHUNK_ROWS_ENV) or "").strip()
     if not text:

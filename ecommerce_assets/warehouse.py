@@ -22,7 +22,7 @@ import pyarrow
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 MEMORY_LIMIT_ENV = "ECOMMERCE_DUCKDB_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "500MB"
+DEFAULT_MEMORY_LIMIT = "250MB"
 
 
 class WarehouseLockedError(RuntimeError):
@@ -35,7 +35,7 @@ def quote_ident(name: str) -> str:
 
 
 def memory_limit(environ: Mapping[str, str] | None = None) -> str:
-    """The warehouse's DuckDB ``memory_limit``: ``ECOMMERCE_DUCKDB_MEMORY_LIMIT``, default 500MB."""
+    """The warehouse's DuckDB ``memory_limit``: ``ECOMMERCE_DUCKDB_MEMORY_LIMIT``, default 250MB."""
     env = os.environ if environ is None else environ
     text = (env.get(MEMORY_LIMIT_ENV) or "").strip() or DEFAULT_MEMORY_LIMIT
     if not re.fullmatch(r"\d+(\.\d+)?\s*[KMGT]i?B", text, re.IGNORECASE):

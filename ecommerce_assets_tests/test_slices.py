@@ -41,7 +41,7 @@ def test_a_day_heavier_than_the_budget_is_its_own_chunk_and_days_are_never_lost(
 
 
 def test_chunk_rows_is_read_from_the_environment() -> None:
-    assert chunk_rows({}) == 1_000_000
+    assert chunk_rows({}) == 250_000
     assert chunk_rows({"ECOMMERCE_CHUNK_ROWS": "250_000"}) == 250_000
     with pytest.raises(ValueError, match="ECOMMERCE_CHUNK_ROWS='lots' is not a whole number"):
         chunk_rows({"ECOMMERCE_CHUNK_ROWS": "lots"})
