@@ -22,7 +22,7 @@ import duckdb
 
 from .landing import complete_deliveries
 from .launch import launch_and_wait
-from .runner import materialize_days, range_tags
+from .runner import range_tags, stream_days
 from .settings import load_settings
 
 # A single-run backfill of N days otherwise logs N "materialization planned" events per asset,
@@ -161,16 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     if args.in_process:
         from .definitions import build_definitions  # after the warning filters above
 
-        result = materialize_days(
+        run = stream_days(
             build_definitions(settings),
             first,
             last,
-            instance=instance,
-            raise_on_error=False,
+            instance,
             checks=not args.no_checks,
             log_level=args.log_level,
         )
-        run_id, success = result.run_id, result.success
+        run_id, success = run.run_id, run.is_success
     else:
         run = launch_and_wait(
             instance, tags=range_tags(first, last), checks=not args.no_checks, run_config=run_config

@@ -209,9 +209,7 @@ def read_raw(
     # One in-memory DuckDB for every header group: connecting costs ~15 ms, and a year of small
     # files with drifting headers makes dozens of groups per table.
     with duckdb.connect() as con:
-        tables = [
-            _read_group(con, spec, header, files, report) for header, files in groups.items()
-        ]
+        tables = [_read_group(con, spec, header, files, report) for header, files in groups.items()]
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return empty_raw_frame(spec)

@@ -3,10 +3,12 @@
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
+import pytest
 
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.partitions import delivery_partitions
@@ -96,6 +98,42 @@ def test_build_generates_a_demo_zone_and_records_runs_in_the_instance(tmp_path: 
             del os.environ["DAGSTER_HOME"]
         else:
             os.environ["DAGSTER_HOME"] = old
+
+
+def test_build_in_process_streams_the_run_into_the_instance(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--in-process`` (the benchmark's mode) streams the run instead of keeping its events and
+    outputs: the instance still gets the run, every day's materializations and one evaluation per
+    check and day."""
+    env = project_env(tmp_path)
+    generate_landing_zone(
+        Path(env["ECOMMERCE_LANDING_DIR"]), seed=3, scale=0.05, start=START, days=3
+    )
+    result = run([sys.executable, "-m", "ecommerce_assets.build", "--no-demo", "--in-process"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout
+    days = {(START + timedelta(days=i)).isoformat() for i in range(3)}
+    monkeypatch.setenv("DAGSTER_HOME", env["DAGSTER_HOME"])
+    with dg.DagsterInstance.get() as instance:
+        (build_run,) = instance.get_runs()
+        assert build_run.is_success
+        assert build_run.tags["dagster/asset_partition_range_end"] == max(days)
+        for asset in ("raw_orders", "stg_orders", "fact_orders", "agg_daily_sales"):
+            assert instance.get_materialized_partitions(dg.AssetKey(asset)) == days
+        assert instance.get_latest_materialization_event(dg.AssetKey("dim_users")) is not None
+        records = instance.get_records_for_run(
+            build_run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION, limit=10_000
+        ).records
+    by_check: dict[tuple[str, str], list[str | None]] = {}
+    for record in records:
+        evaluation = record.event_log_entry.get_dagster_event().event_specific_data
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+        by_check.setdefault(key, []).append(evaluation.partition)
+    assert len(by_check) == 99
+    for key, partitions in by_check.items():
+        # a check of a partitioned asset: one evaluation per day; of the whole table: one
+        assert sorted(partitions) == sorted(days) or partitions == [None], key
 
 
 def test_build_exits_non_zero_when_a_delivery_breaks_the_contract(tmp_path: Path) -> None:
