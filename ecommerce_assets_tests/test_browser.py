@@ -28,6 +28,7 @@ webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import TimeoutException, WebDriverException  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
@@ -214,3 +215,92 @@ def test_checks_view_shows_the_asset_checks_and_their_results(
     text = body_text(browser)
     assert text.count("Succeeded") >= len(checks), text[:2000]
     screenshot(browser, shots / "checks.png")
+
+
+UI_RUNS = """
+query {
+  runsOrError(filter: { tags: [{ key: "dagster/from_ui", value: "true" }] }) {
+    ... on Runs { results { runId } }
+  }
+}
+"""
+
+
+def test_materialize_one_staged_table_for_one_day(
+    server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
+) -> None:
+    """**Materialize…** on ``stg_orders``: the dialog launches that asset alone, no surprise.
+
+    The staging multi-asset can be subset, so the UI raises no "Additional assets will be
+    materialized" alert naming the other staging tables. The run it launches for one day
+    materializes ``stg_orders`` for that day and nothing else: ``staging_tables`` stages only
+    the orders (order lines, the quarantine and the load audit are written only when selected),
+    and ``staging_checks`` evaluates only the checks of ``stg_orders``, for that day. Last in
+    this module: it adds a run to the instance the other tests read.
+    """
+    from .test_webserver import wait_for_run
+
+    graph = project.definitions().resolve_asset_graph()
+    day = (START + timedelta(days=1)).isoformat()
+    siblings = sorted(
+        k.to_user_string()
+        for k in graph.get_all_asset_keys()
+        if graph.get(k).group_name == graph.get(ASSET).group_name and k != ASSET
+    )
+    assert "stg_order_items" in siblings, siblings
+    checks = {c.name for c in graph.asset_check_keys if c.asset_key == ASSET}
+    before = {r["runId"] for r in server.graphql(UI_RUNS)["runsOrError"]["results"]}
+
+    open_page(browser, f"{server.url}/assets/{ASSET.to_user_string()}", "Materialize…")
+    button = browser.find_element(By.XPATH, "//button[normalize-space()='Materialize…']")
+    browser.execute_script("arguments[0].click();", button)
+    title = f"Launch runs to materialize {ASSET.to_user_string()}"
+    alert = "Additional assets will be materialized"
+
+    def shown(d: webdriver.Chrome) -> bool:
+        dismiss_popups(d)
+        return title in body_text(d) or alert in body_text(d)
+
+    WebDriverWait(browser, WAIT_S, poll_frequency=0.5).until(shown)
+    dialogs = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "[class*='dialog']")]
+    dialog = next((t for t in dialogs if title in t), body_text(browser))
+    assert "additional assets" not in body_text(browser).lower(), dialog
+    assert not [s for s in siblings if s in dialog], dialog
+    assert "Partition selection" in dialog, dialog
+
+    day_input = browser.find_element(By.XPATH, "//input[starts-with(@placeholder, 'ex:')]")
+    day_input.send_keys(day, Keys.ENTER)
+    WebDriverWait(browser, WAIT_S, poll_frequency=0.5).until(
+        lambda d: "1 partition" in body_text(d) and "Launch 1 run" in body_text(d)
+    )
+    screenshot(browser, shots / "materialize-dialog.png")
+    launch = browser.find_element(By.XPATH, "//button[normalize-space()='Launch 1 run']")
+    browser.execute_script("arguments[0].click();", launch)
+
+    def launched(_: object) -> set[str]:
+        runs = {r["runId"] for r in server.graphql(UI_RUNS)["runsOrError"]["results"]}
+        return runs - before
+
+    (run_id,) = WebDriverWait(browser, WAIT_S, poll_frequency=0.5).until(launched)
+    run = wait_for_run(server, run_id)
+    assert run["status"] == "SUCCESS", server.logs()[-3000:]
+    assert [k["path"] for k in run["assetSelection"]] == [ASSET.path]
+    assert {t["key"]: t["value"] for t in run["tags"]}["dagster/partition"] == day
+
+    with dg.DagsterInstance.from_config(str(project.home)) as instance:
+        logs = instance.all_logs(run_id)
+    events = [e.dagster_event for e in logs if e.dagster_event]
+    written = sorted(
+        (e.asset_key.to_user_string(), e.partition)
+        for e in events
+        if e.event_type == dg.DagsterEventType.ASSET_MATERIALIZATION
+    )
+    assert written == [(ASSET.to_user_string(), day)], written
+    evaluated = sorted(
+        (d.asset_key.to_user_string(), d.check_name, d.partition)
+        for d in (e.event_specific_data for e in events)
+        if isinstance(d, dg.AssetCheckEvaluation)
+    )
+    assert evaluated == sorted((ASSET.to_user_string(), c, day) for c in checks), evaluated
+    steps = {e.step_key for e in events if e.event_type == dg.DagsterEventType.STEP_SUCCESS}
+    assert steps == {"staging_tables", "staging_checks"}, steps
