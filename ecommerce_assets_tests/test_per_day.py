@@ -234,3 +234,23 @@ def test_per_day_metadata_falls_back_to_the_public_call() -> None:
         PublicOnly(), dg.AssetKey("t"), {"2024-01-01": {"n": 1}, "2024-01-02": {"n": 2}}
     )
     assert calls == [("t", "2024-01-01", {"n": 1}), ("t", "2024-01-02", {"n": 2})]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="Dagster 1.13: newest-first partition keys start from today, not from end_date",
+)
+def test_the_ui_plots_list_the_newest_delivery_days() -> None:
+    """The asset page's metadata plots (Overview → Plots) graph the latest materialization of the
+    newest 120 partitions, which the UI asks for as ``partitionKeyConnection(ascending: false)``,
+    served by ``get_paginated_partition_keys``. With an ``end_date`` in the past (the delivery
+    window ends at the last delivery) Dagster 1.13 counts back from today instead, so a landing zone
+    older than 120 days plots nothing. Known limitation, stated in the README; this fails (XPASS)
+    the day Dagster clamps to ``end_date``, so that the README can be corrected."""
+    from dagster._core.definitions.partitions.context import partition_loading_context
+
+    days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")
+    with partition_loading_context() as context:
+        newest = days.get_paginated_partition_keys(context, limit=3, ascending=False)
+    assert list(newest.results) == ["2024-01-05", "2024-01-04", "2024-01-03"]
