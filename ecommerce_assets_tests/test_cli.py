@@ -1,6 +1,7 @@
 """The commands a user runs: ``dagster definitions validate`` and the build module."""
 
 import os
+import re
 import subprocess
 import sys
 from datetime import timedelta
@@ -10,6 +11,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from ecommerce_assets.contract import TABLES
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.partitions import delivery_partitions
 
@@ -136,6 +138,33 @@ def test_build_in_process_streams_the_run_into_the_instance(
         assert sorted(partitions) == sorted(days) or partitions == [None], key
 
 
+def test_the_demo_year_warns_only_where_the_readme_says(tmp_path: Path) -> None:
+    """The demo build (what ``bin/build`` generates and builds: 366 days at scale 1) ends as the
+    README's data-quality section says: that many checks passing on every day, the warning checks
+    it names and no others, none failing with ERROR."""
+    readme = (ROOT / "README.md").read_text()
+    claim = re.search(
+        r"ends with (\d+) of (\d+)\s+checks passing on every day\. The (\d+) that warn are\s+"
+        r"`raw_<table>:(\w+)`",
+        readme,
+    )
+    assert claim, "the README no longer states what the demo build warns about"
+    passing, total, warning, check = int(claim[1]), int(claim[2]), int(claim[3]), claim[4]
+    env = project_env(tmp_path)
+    result = run([sys.executable, "-m", "ecommerce_assets.build", "--in-process"], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = re.search(
+        r"Asset checks: (\d+) checks, \d+ results .*: (\d+) checks passed everywhere, "
+        r"(\d+) warned, (\d+) failed with ERROR",
+        result.stdout,
+    )
+    assert summary, result.stdout
+    assert [int(n) for n in summary.groups()] == [total, passing, warning, 0]
+    warned = set(re.findall(r"^  WARN  (\S+)", result.stdout, re.MULTILINE))
+    assert warned == {f"raw_{table}:{check}" for table in TABLES}
+    assert len(warned) == warning
+
+
 def test_build_exits_non_zero_when_a_delivery_breaks_the_contract(tmp_path: Path) -> None:
     env = project_env(tmp_path)
     generate_landing_zone(
@@ -145,3 +174,17 @@ def test_build_exits_non_zero_when_a_delivery_breaks_the_contract(tmp_path: Path
     result = run([sys.executable, "-m", "ecommerce_assets.build", "--no-demo"], env)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "FAILURE" in result.stdout and "is missing from the header" in result.stdout
+
+
+def test_the_committed_check_catalog_is_what_the_code_defines(tmp_path: Path) -> None:
+    """docs/checks.md is regenerated whenever a check changes: the command reports it stale."""
+    env = project_env(tmp_path)
+    command = [sys.executable, "-m", "ecommerce_assets.check_catalog", "--check"]
+    result = run(command, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (ROOT / "docs" / "checks.md").read_text()
+    assert text.count("\n| `") == 99  # one row per check the definitions hold
+    stale = tmp_path / "checks.md"
+    stale.write_text(text.replace("| `stg_orders` | `key_not_null_unique` |", "| `x` | `y` |"))
+    result = run([*command, "--out", str(stale)], env)
+    assert result.returncode == 1 and "out of date" in result.stdout
