@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from .instance_storage import CheckResult, PooledSqliteEventLogStorage
 from .landing import complete_deliveries
 from .launch import launch_and_wait
 from .runner import range_tags, stream_days
@@ -80,26 +81,36 @@ def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
         ).fetchall()
 
 
-def _check_summary(evaluations: list[dg.AssetCheckEvaluation]) -> str:
+def _check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult]:
+    """The run's check evaluations as (asset, check, partition, passed, severity of a failure)."""
+    storage = instance.event_log_storage
+    if isinstance(storage, PooledSqliteEventLogStorage):  # the project's: no deserializing
+        return storage.check_results_of_run(run_id)
+    out = []
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+        e = entry.get_dagster_event().event_specific_data
+        out.append((e.asset_key, e.check_name, e.partition, e.passed, e.severity))
+    return out
+
+
+def _check_summary(results: list[CheckResult]) -> str:
     """Per check: passed, or its severity and the days that failed (checks of partitioned assets
     report one result per delivery day)."""
-    by_check: dict[tuple[str, str], list[dg.AssetCheckEvaluation]] = {}
-    for evaluation in evaluations:
-        key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
-        by_check.setdefault(key, []).append(evaluation)
-    failed = {k: [e for e in v if not e.passed] for k, v in by_check.items()}
+    by_check: dict[tuple[str, str], list[CheckResult]] = {}
+    for result in results:
+        by_check.setdefault((result[0].to_user_string(), result[1]), []).append(result)
+    failed = {k: [r for r in v if not r[3]] for k, v in by_check.items()}
     failed = {k: v for k, v in failed.items() if v}
     error = dg.AssetCheckSeverity.ERROR
-    errors = [k for k, v in failed.items() if any(e.severity == error for e in v)]
+    errors = [k for k, v in failed.items() if any(r[4] == error for r in v)]
     lines = [
-        f"\nAsset checks: {len(by_check)} checks, {len(evaluations)} results (one per delivery "
+        f"\nAsset checks: {len(by_check)} checks, {len(results)} results (one per delivery "
         f"day for partitioned assets): {len(by_check) - len(failed)} checks passed everywhere, "
         f"{len(failed) - len(errors)} warned, {len(errors)} failed with ERROR"
     ]
     for key in sorted(failed, key=lambda k: (k not in errors, k)):
-        bad = failed[key]
         severity = "ERROR" if key in errors else "WARN"
-        days = sorted(e.partition for e in bad if e.partition)
+        days = sorted(r[2] for r in failed[key] if r[2])
         where = f" on {len(days)} day(s): {', '.join(days[:5])}{' …' if len(days) > 5 else ''}"
         lines.append(f"  {severity:<5} {key[0]}:{key[1]}{where if days else ''}")
     return "\n".join(lines)
@@ -185,12 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         print("\nQuarantine (staging.stg_quarantine)")
         for table, reason, rows in quarantine:
             print(f"  {table:<12} {reason:<32} {rows:>8,}")
-    evaluations = [
-        e.get_dagster_event().event_specific_data
-        for e in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
-    ]
-    if evaluations:
-        print(_check_summary(evaluations))  # type: ignore[arg-type]
+    results = _check_results(instance, run_id)
+    if results:
+        print(_check_summary(results))
     if not success:
         for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
             error = event.get_dagster_event().step_failure_data.error

@@ -59,11 +59,14 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 
 # Private: the closing result wrapper SqliteEventLogStorage.store_event reads event ids with.
 from dagster._core.storage.sqlalchemy_compat import db_result
-from dagster._serdes import ConfigurableClassData, serialize_value
-from sqlalchemy import and_, bindparam, select
+from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_value
+from sqlalchemy import and_, bindparam, case, select
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import QueuePool
+
+# (asset, check name, partition or None, passed, severity of a failed evaluation)
+CheckResult = tuple[dg.AssetKey, str, str | None, bool, dg.AssetCheckSeverity | None]
 
 _BUSY_TIMEOUT_S = 30
 _MAX_ENGINES = 8
@@ -276,6 +279,34 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 ).fetchall()
                 for storage_id, run_id, timestamp in rows:
                     out[storage_id] = (run_id, timestamp.replace(tzinfo=UTC).timestamp())
+        return out
+
+    def check_results_of_run(self, run_id: str) -> list[CheckResult]:
+        """Each check evaluation a run recorded, as (asset, check, partition, passed, severity),
+        from the check-execution index: only failed evaluations are deserialized (for their
+        severity). The build's summary read all ~27,500 of a year's back (2.9 s at scale 1)."""
+        self.flush_check_evaluations()
+        table = AssetCheckExecutionsTable
+        failed = AssetCheckExecutionRecordStatus.FAILED.value
+        query = select(
+            table.c.asset_key,
+            table.c.check_name,
+            table.c.partition,
+            table.c.execution_status,
+            case((table.c.execution_status == failed, table.c.evaluation_event), else_=None),
+        ).where(table.c.run_id == run_id)
+        with self.index_connection() as conn:
+            rows = conn.execute(query).fetchall()
+        out = []
+        for asset_key, check_name, partition, status, event in rows:
+            if status == AssetCheckExecutionRecordStatus.PLANNED.value:
+                continue
+            severity = None
+            if event:
+                evaluation = deserialize_value(event, dg.EventLogEntry).get_dagster_event()
+                severity = evaluation.event_specific_data.severity
+            asset = dg.AssetKey.from_db_string(asset_key)
+            out.append((asset, check_name, partition, status != failed, severity))
         return out
 
     # Reads that may concern held evaluations see them written first.

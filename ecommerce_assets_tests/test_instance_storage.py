@@ -278,3 +278,29 @@ def test_per_day_check_evaluations_are_written_in_batches(
         storage.dispose()
     for name in ("index.db", f"{result.run_id}.db"):
         assert _dump(tmp_path / "ours" / name) == _dump(tmp_path / "stock" / name)
+
+
+def test_a_runs_check_results_read_without_deserializing(instance: dg.DagsterInstance) -> None:
+    """``check_results_of_run`` (the build's summary) gives what the run's evaluation events say:
+    every evaluation, its partition, passed or not, and a failure's severity."""
+    result = dg.materialize(
+        [TOY, toy_daily_check, toy_check],
+        instance=instance,
+        tags=range_tags(START, START + timedelta(days=DAYS - 1)),
+        run_config=QUIET,
+    )
+    assert result.success
+    expected = []
+    for entry in instance.all_logs(
+        result.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ):
+        e = entry.get_dagster_event().event_specific_data
+        expected.append(
+            (e.asset_key, e.check_name, e.partition, e.passed, None if e.passed else e.severity)
+        )
+    got = instance.event_log_storage.check_results_of_run(result.run_id)
+    assert sorted(got, key=repr) == sorted(expected, key=repr)
+    assert len(got) == DAYS + 1  # the daily check's days and toy_check's one result
+    assert [r for r in got if not r[3]] == [
+        (TOY.key, "daily", DAY_KEYS[3], False, dg.AssetCheckSeverity.ERROR)
+    ]
