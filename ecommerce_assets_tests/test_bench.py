@@ -1,10 +1,12 @@
-"""The benchmark harness's pure parts: measurement subsets, ratios, the markdown table, the plot.
+"""The benchmark harness: measurement subsets, ratios, the markdown table, the plot, and how a
+process's peak memory is measured.
 
-No landing zone is generated and nothing is measured: the reports are fabricated dicts shaped
+No landing zone is generated and no build is measured: the reports are fabricated dicts shaped
 like ``bench_scale``'s output, and every expected ratio is worked out by hand below.
 """
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from ecommerce_assets.bench.__main__ import (
     compute_ratios,
     load_reports,
     markdown,
+    measure,
     parse_measurements,
     plot,
     publish,
@@ -136,3 +139,22 @@ def test_publish_writes_the_table_and_the_plot_of_every_scale(tmp_path: Path) ->
     assert readme.index("| 1 | 175,901 |") < readme.index("| 60 | 10,000,000 |")
     assert "| 60 | 2.0 | 0.8 | – | – |" in readme
     assert (tmp_path / "scaling.png").stat().st_size > 10_000
+
+
+def test_measure_reports_the_childs_own_peak_memory() -> None:
+    """A measured process's peak RSS is its own: neither the harness's size (which Linux would
+    carry into a child forked from it) nor less than what it allocated."""
+    held = bytearray(400 * 1024 * 1024)
+    held[::4096] = b"x" * len(held[::4096])  # touched: resident in the harness
+    small = measure([sys.executable, "-c", "print('ok')"])
+    big = measure(
+        [
+            sys.executable,
+            "-c",
+            "b = bytearray(300 * 1024 * 1024); b[::4096] = b'x' * len(b[::4096])",
+        ]
+    )
+    assert small["peak_rss_mb"] < 100 <= 300 <= big["peak_rss_mb"] < 400
+    with pytest.raises(RuntimeError, match="failed"):
+        measure([sys.executable, "-c", "raise SystemExit(3)"])
+    del held

@@ -44,19 +44,42 @@ FLOOR_RUNNER = (
 )
 
 
+# Measured processes are started by this launcher, not by the harness itself: Linux carries the
+# peak RSS of a forked process's memory image across ``exec`` into the new program's
+# ``ru_maxrss``, so a child forked from the harness (which holds a scale's validated stg_events)
+# reported at least the harness's size. The launcher is a bare interpreter (no site, ~10 MB).
+LAUNCHER = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print("@@measure@@" + json.dumps({"wall_s": time.perf_counter() - started,
+      "maxrss_kb": usage.ru_maxrss, "code": os.waitstatus_to_exitcode(status)}), flush=True)
+"""
+MARK = "@@measure@@"
+
+
 def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    """Run ``args`` in a fresh process; its wall time and its own peak RSS."""
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        args, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    """Run ``args`` in a fresh process; its wall time and its own peak RSS (with what it waited
+    for: a build's helper processes)."""
+    proc = subprocess.run(
+        [sys.executable, "-S", "-c", LAUNCHER, *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        check=False,
     )
-    output = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - started
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)} failed ({proc.returncode}):\n{output[-4000:]}")
-    return {"wall_s": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1)}
+    marks = [line for line in proc.stdout.splitlines() if line.startswith(MARK)]
+    result = json.loads(marks[-1][len(MARK) :]) if marks else {"code": proc.returncode}
+    if proc.returncode != 0 or result["code"] != 0:
+        raise RuntimeError(f"{' '.join(args)} failed ({result['code']}):\n{proc.stdout[-4000:]}")
+    return {
+        "wall_s": round(result["wall_s"], 2),
+        "peak_rss_mb": round(result["maxrss_kb"] / 1024, 1),
+    }
 
 
 def validation_cost(warehouse: Path) -> dict[str, float]:
