@@ -48,6 +48,17 @@ def test_dagster_definitions_validate(tmp_path: Path) -> None:
     assert output.count("BetaWarning") + output.count("PreviewWarning") == 0, output[-3000:]
 
 
+def test_importing_the_code_location_prints_no_dagster_notice(tmp_path: Path) -> None:
+    """A launched run imports the package in a fresh process, outside ``build_definitions``'
+    filter: nothing at import time may raise Dagster's beta/preview notices."""
+    code = "import ecommerce_assets.definitions"
+    result = run([sys.executable, "-W", "default", "-c", code], project_env(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "BetaWarning" not in result.stderr and "PreviewWarning" not in result.stderr, (
+        result.stderr[-3000:]
+    )
+
+
 def test_partitions_line_up_with_complete_deliveries(tmp_path: Path) -> None:
     generate_landing_zone(tmp_path, seed=1, scale=0.05, start=START, days=4, clean=True)
     (tmp_path / "2024-01-04" / "_SUCCESS").unlink()  # still being written: not a partition yet

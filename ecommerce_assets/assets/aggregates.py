@@ -26,9 +26,17 @@ from ..transforms.aggregates import (
 from .dimensions import columns_in, table_asset_kwargs
 
 GROUP = "aggregates"
-LATE_EVENTS_MAPPING = dg.TimeWindowPartitionMapping(
-    start_offset=0, end_offset=1, allow_nonexistent_upstream_partitions=True
-)
+
+
+def late_events_mapping() -> dg.TimeWindowPartitionMapping:
+    """Day D reads deliveries D and D+1; D+1 may not exist yet (the newest day).
+
+    Built inside ``build_definitions``, whose filter silences the ``BetaWarning`` Dagster raises
+    for ``allow_nonexistent_upstream_partitions`` (at import it printed on every code load).
+    """
+    return dg.TimeWindowPartitionMapping(
+        start_offset=0, end_offset=1, allow_nonexistent_upstream_partitions=True
+    )
 
 
 def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
@@ -56,7 +64,7 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
 
     @dg.asset(
         name="agg_conversion_funnel",
-        ins={"fact_events": dg.AssetIn(partition_mapping=LATE_EVENTS_MAPPING)},
+        ins={"fact_events": dg.AssetIn(partition_mapping=late_events_mapping())},
         **daily,
         **table_asset_kwargs(
             AggConversionFunnel,
