@@ -260,11 +260,16 @@ def _amounts_check() -> Check:
             "abs(order_amount - expected_amount) > 0.01",
             select="order_id, delivery_date, order_amount, expected_amount, net",
         )
-        flagged = env.scalar(
-            f"SELECT count(*) FROM {M}.fact_orders "
-            f"WHERE {env.window.where()} AND is_amount_mismatch"
+        flagged = dict(
+            env.con.execute(
+                f"SELECT CAST(delivery_date AS DATE), count(*) FROM {M}.fact_orders "
+                f"WHERE {env.window.where()} AND is_amount_mismatch GROUP BY 1"
+            ).fetchall()
         )
-        out.metadata["flagged_is_amount_mismatch"] = int(flagged)
+        out.metadata["flagged_is_amount_mismatch"] = int(sum(flagged.values()))
+        out.day_metadata = {
+            d: {"flagged_is_amount_mismatch": int(flagged.get(d, 0))} for d in out.by_day or {}
+        }
         return out
 
     return Check(

@@ -26,12 +26,18 @@ def _thresholds() -> Check:
             select="table_name, delivery_date, raw_rows, completeness, validity, accuracy, "
             "quality_score",
         )
-        for dimension, minimum in THRESHOLDS.items():
-            below = env.scalar(
-                f"SELECT count(*) FROM {REPORT} WHERE {env.window.where()} "
-                f"AND raw_rows >= {MIN_ROWS_JUDGED} AND {dimension} < {minimum}"
-            )
-            out.metadata[f"below_{dimension}"] = int(below)
+        names = [f"below_{dimension}" for dimension in THRESHOLDS]
+        counts = ", ".join(f"count(*) FILTER (WHERE {k} < {v})" for k, v in THRESHOLDS.items())
+        per_day = {
+            day: dict(zip(names, (int(n) for n in below), strict=True))
+            for day, *below in env.con.execute(
+                f"SELECT CAST(delivery_date AS DATE), {counts} FROM {REPORT} "
+                f"WHERE {env.window.where()} AND raw_rows >= {MIN_ROWS_JUDGED} GROUP BY 1"
+            ).fetchall()
+        }
+        for name in names:
+            out.metadata[name] = sum(day[name] for day in per_day.values())
+        out.day_metadata = {d: per_day.get(d, dict.fromkeys(names, 0)) for d in out.by_day or {}}
         return out
 
     limits = ", ".join(f"{k} ≥ {v:.0%}" for k, v in THRESHOLDS.items())
