@@ -298,28 +298,7 @@ def test_agg_customer_lifetime(oracle: Oracle) -> None:
     assert [(r[0], USER.get(r[1], r[1]), *r[2:]) for r in got] == E.AGG_CUSTOMER_LIFETIME
 
 
-# A fact linked to two unknown members is one inconsistent row, not two.
-ORPHAN_ROWS_COUNTED_TWICE = pytest.mark.xfail(
-    strict=True,
-    reason="assets/quality.py report_sql sums checks/marts.py ORPHANS per column, so event 108 "
-    "(unknown user 99 AND unknown product 999) counts 2 inconsistent rows; README/schema define "
-    "inconsistent_rows as facts linked to an unknown member: want 1, consistency 0.947368, "
-    "score 91.58; got 2, 0.894737, 90.53",
-)
-
-
-def _quality_params() -> list:
-    return [
-        pytest.param(
-            want,
-            id=f"{want[0]}-{want[1]}",
-            marks=ORPHAN_ROWS_COUNTED_TWICE if want[:2] == ("events", E.D1) else (),
-        )
-        for want in E.DATA_QUALITY
-    ]
-
-
-@pytest.mark.parametrize("want", _quality_params())
+@pytest.mark.parametrize("want", E.DATA_QUALITY, ids=lambda w: f"{w[0]}-{w[1]}")
 def test_data_quality_report(oracle: Oracle, want: tuple) -> None:
     got = oracle.rows(
         "SELECT table_name, delivery_date, raw_rows, staged_rows, incomplete_rows, "

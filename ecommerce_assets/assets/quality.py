@@ -20,12 +20,12 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from ..checks.marts import ORPHANS
 from ..contract import TABLES
 from ..io_manager import connect, fetch_frame
 from ..partitions import window_days
 from ..schemas import DataQualityReport, conform
 from ..slices import DailyFrames
+from ..transforms.facts import orphan_rows_sql
 from .common import WAREHOUSE_IO
 from .dimensions import table_asset_kwargs
 
@@ -42,13 +42,6 @@ DEPS = ["stg_load_audit", "stg_quarantine", *_FACT_TABLE]
 
 def report_sql(where: str) -> str:
     """Defect counts per (table, day) for the days matching ``where`` (on delivery_date)."""
-    orphans = " UNION ALL ".join(
-        f"SELECT '{_FACT_TABLE[fact]}' AS table_name, CAST(delivery_date AS DATE) AS d, "
-        f"count(*) AS n FROM {src if src.startswith('(') else 'marts.' + src} "
-        f"WHERE {where} AND ({rule}) GROUP BY ALL"
-        for fact, cols in ORPHANS.items()
-        for src, rule in cols.values()
-    )
     return f"""
         WITH a AS (
             SELECT table_name, CAST(delivery_date AS DATE) AS d, raw_rows, staged_rows,
@@ -64,7 +57,7 @@ def report_sql(where: str) -> str:
                 count(*) FILTER (WHERE reason = 'orphan_line') AS orphan_lines
             FROM staging.stg_quarantine WHERE {where} GROUP BY ALL
         ), o AS (
-            SELECT table_name, d, sum(n) AS orphans FROM ({orphans}) GROUP BY ALL
+            {orphan_rows_sql(where)}
         ), m AS (
             SELECT 'orders' AS table_name, CAST(delivery_date AS DATE) AS d,
                 count(*) FILTER (WHERE is_amount_mismatch) AS mismatches

@@ -8,6 +8,7 @@ lines (the source's number is kept; ours is exact).
 """
 
 from ..contract import CATEGORIES, PAYMENT_METHODS, UNKNOWN
+from ..transforms.facts import FACT_KEYS, ORPHANS
 from .common import Check, Env, Outcome, count_failing, counts_by_day
 from .gates import HANDLED
 from .staging import _in, key_check, rule_check
@@ -131,32 +132,6 @@ FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
         ("product_sk", "dim_products", "product_sk"),
         ("date_key", "dim_date", "date_key"),
     ],
-}
-
-# Links to the unknown member where the source named an id (orphan references), per fact. Order
-# lines inherit the order's user_sk, so only their product is counted there.
-ORPHANS: dict[str, dict[str, tuple[str, str]]] = {
-    "fact_orders": {"user_id": ("fact_orders", "user_sk = 0")},
-    "fact_order_items": {"product_id": ("fact_order_items", "product_sk = 0")},
-    "fact_events": {
-        "user_id": ("fact_events", "user_id IS NOT NULL AND user_sk = 0"),
-        "product_id": (
-            "(SELECT f.*, s.product_id FROM marts.fact_events f JOIN staging.stg_events s "
-            "USING (delivery_date, event_id))",
-            "product_id IS NOT NULL AND product_sk = 0",
-        ),
-    },
-    "fact_reviews": {
-        "user_id": ("fact_reviews", "user_sk = 0"),
-        "product_id": ("fact_reviews", "product_sk = 0"),
-    },
-}
-
-FACT_KEYS = {
-    "fact_orders": "order_id",
-    "fact_order_items": "order_item_id",
-    "fact_events": "event_id",
-    "fact_reviews": "review_id",
 }
 
 FACT_NUMBERS = {

@@ -276,3 +276,52 @@ def build_fact_reviews(
             """,
         )
     return conform(df, FactReviews)
+
+
+# --------------------------------------------------------------------------------------------
+# Orphan references: what the facts' checks and the quality report count
+# --------------------------------------------------------------------------------------------
+# Links to the unknown member where the source named an id (orphan references), per fact. Order
+# lines inherit the order's user_sk, so only their product is counted there.
+ORPHANS: dict[str, dict[str, tuple[str, str]]] = {
+    "fact_orders": {"user_id": ("fact_orders", "user_sk = 0")},
+    "fact_order_items": {"product_id": ("fact_order_items", "product_sk = 0")},
+    "fact_events": {
+        "user_id": ("fact_events", "user_id IS NOT NULL AND user_sk = 0"),
+        "product_id": (
+            "(SELECT f.*, s.product_id FROM marts.fact_events f JOIN staging.stg_events s "
+            "USING (delivery_date, event_id))",
+            "product_id IS NOT NULL AND product_sk = 0",
+        ),
+    },
+    "fact_reviews": {
+        "user_id": ("fact_reviews", "user_sk = 0"),
+        "product_id": ("fact_reviews", "product_sk = 0"),
+    },
+}
+
+FACT_KEYS = {
+    "fact_orders": "order_id",
+    "fact_order_items": "order_item_id",
+    "fact_events": "event_id",
+    "fact_reviews": "review_id",
+}
+
+
+def orphan_rows_sql(where: str) -> str:
+    """(table_name, d, orphans): per landing table and delivery day, the fact rows linked to an
+    unknown member where the source named an id. A row with two such links (an event of an
+    unknown user and an unknown product) is one inconsistent row, so rows are counted once."""
+    per_fact = []
+    for fact, columns in ORPHANS.items():
+        links = " UNION ".join(
+            f"SELECT {FACT_KEYS[fact]} AS fact_key, CAST(delivery_date AS DATE) AS d "
+            f"FROM {source if source.startswith('(') else 'marts.' + source} "
+            f"WHERE {where} AND ({rule})"
+            for source, rule in columns.values()
+        )
+        table = fact.removeprefix("fact_")
+        per_fact.append(
+            f"SELECT '{table}' AS table_name, d, count(*) AS orphans FROM ({links}) GROUP BY d"
+        )
+    return " UNION ALL ".join(per_fact)
