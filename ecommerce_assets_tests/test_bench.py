@@ -6,12 +6,13 @@ like ``bench_scale``'s output, and every expected ratio is worked out by hand be
 """
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from ecommerce_assets.bench.__main__ import (
+from bench.__main__ import (
     MEASUREMENTS,
     compute_ratios,
     load_reports,
@@ -20,6 +21,7 @@ from ecommerce_assets.bench.__main__ import (
     parse_measurements,
     plot,
     publish,
+    with_root_on_path,
 )
 
 
@@ -158,3 +160,24 @@ def test_measure_reports_the_childs_own_peak_memory() -> None:
     with pytest.raises(RuntimeError, match="failed"):
         measure([sys.executable, "-c", "raise SystemExit(3)"])
     del held
+
+
+def test_the_peer_runs_from_anywhere_and_takes_only_the_contract_from_the_platform(
+    tmp_path: Path,
+) -> None:
+    """The harness starts the peer as ``python -m bench.peer_pandas_sqlite``: with the project
+    root on ``PYTHONPATH`` it is found from any working directory, and of the platform it loads
+    the landing contract alone (no transform, no Dagster, no DuckDB)."""
+    probe = (
+        "import sys, bench.peer_pandas_sqlite; print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('ecommerce_assets', 'dagster', 'duckdb', 'pandera')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env=with_root_on_path({"PYTHONPATH": "elsewhere"}),
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "['ecommerce_assets', 'ecommerce_assets.contract']"

@@ -6,7 +6,10 @@ the contract), build the star schema (SCD2 dimensions, facts with as-of joins, a
 every table into SQLite and validate keys, references, dates and numbers there. Vectorized
 throughout; no Dagster, no DuckDB.
 
-Run: ``python -m ecommerce_assets.bench.peer_pandas_sqlite LANDING_DIR OUT.sqlite``
+Its only import from the platform is the landing contract's *data* (``ecommerce_assets.contract``:
+column lists, types, enumerations, quarantine reason names), never a transform of the platform.
+
+Run from the project root: ``python -m bench.peer_pandas_sqlite LANDING_DIR OUT.sqlite``
 """
 
 from __future__ import annotations
@@ -19,112 +22,40 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-TABLES = {
-    "users": ["user_id", "user_name", "email", "country", "city", "signup_date", "updated_at"],
-    "products": [
-        "product_id",
-        "product_name",
-        "category",
-        "subcategory",
-        "price",
-        "cost",
-        "supplier_id",
-        "updated_at",
-    ],
-    "orders": [
-        "order_id",
-        "user_id",
-        "order_ts",
-        "status",
-        "payment_method",
-        "shipping_amount",
-        "order_amount",
-    ],
-    "order_items": [
-        "order_item_id",
-        "order_id",
-        "product_id",
-        "quantity",
-        "unit_price",
-        "discount",
-    ],
-    "events": [
-        "event_id",
-        "session_id",
-        "user_id",
-        "event_type",
-        "product_id",
-        "event_ts",
-        "event_value",
-    ],
-    "reviews": [
-        "review_id",
-        "product_id",
-        "user_id",
-        "rating",
-        "review_text",
-        "review_date",
-        "helpful_votes",
-    ],
+from ecommerce_assets import contract
+
+# The landing contract's data only -- column lists, types, nullability, enumerations, reason
+# names -- from its one definition; every rule that applies them is this script's own.
+TABLES = {name: spec.column_names for name, spec in contract.TABLES.items()}
+KEYS = {name: spec.key for name, spec in contract.TABLES.items()}
+VERSIONS = {
+    name: spec.version_column for name, spec in contract.TABLES.items() if spec.version_column
 }
-KEYS = {t: cols[0] for t, cols in TABLES.items()}
-ENUMS = {
-    ("orders", "status"): ["placed", "shipped", "delivered", "cancelled", "returned"],
-    ("orders", "payment_method"): [
-        "credit_card",
-        "debit_card",
-        "paypal",
-        "apple_pay",
-        "bank_transfer",
-        "gift_card",
-    ],
-    ("events", "event_type"): [
-        "page_view",
-        "product_view",
-        "add_to_cart",
-        "remove_from_cart",
-        "checkout",
-        "purchase",
-    ],
-    ("products", "category"): [
-        "Electronics",
-        "Home & Kitchen",
-        "Fashion",
-        "Beauty",
-        "Sports",
-        "Books",
-        "Toys",
-        "Grocery",
-    ],
+REQUIRED = {
+    (name, c.name) for name, spec in contract.TABLES.items() for c in spec.columns if c.required
 }
-INTS = {
-    "users": ["user_id"],
-    "products": ["product_id", "supplier_id"],
-    "orders": ["order_id", "user_id"],
-    "order_items": ["order_item_id", "order_id", "product_id", "quantity"],
-    "events": ["event_id", "user_id", "product_id"],
-    "reviews": ["review_id", "product_id", "user_id", "rating", "helpful_votes"],
-}
-MONEY = {
-    "products": ["price", "cost"],
-    "orders": ["shipping_amount", "order_amount"],
-    "order_items": ["unit_price", "discount"],
-    "events": ["event_value"],
-}
-TIMES = {
-    "users": ["updated_at"],
-    "products": ["updated_at"],
-    "orders": ["order_ts"],
-    "events": ["event_ts"],
-}
-DATES = {"users": ["signup_date"], "reviews": ["review_date"]}
+ENUMS = contract.ENUMERATIONS
+
+
+def _of_kind(kind: str) -> dict[str, list[str]]:
+    out = {
+        name: [c.name for c in spec.columns if c.kind == kind]
+        for name, spec in contract.TABLES.items()
+    }
+    return {name: cols for name, cols in out.items() if cols}
+
+
+INTS = _of_kind("int")
+MONEY = _of_kind("decimal")
+TIMES = _of_kind("timestamp")
+DATES = _of_kind("date")
 
 
 def extract(landing: Path, table: str) -> pd.DataFrame:
     """Every complete delivery's file for ``table``, as text, with its delivery day."""
     frames = []
-    for folder in sorted(p for p in landing.iterdir() if (p / "_SUCCESS").is_file()):
-        path = folder / f"{table}.csv"
+    for folder in sorted(p for p in landing.iterdir() if (p / contract.SUCCESS_MARKER).is_file()):
+        path = folder / contract.TABLES[table].file_name
         if not path.is_file() or path.stat().st_size == 0:
             continue
         df = pd.read_csv(
@@ -147,41 +78,40 @@ def stage(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Typed, repaired rows and quarantined rows (with reason) of one table."""
     df = raw.drop_duplicates(subset=[*TABLES[table], "delivery_date"]).copy()
     reason = pd.Series(None, index=df.index, dtype=object)
-    key = TABLES[table][0]
+    key = KEYS[table]
     for col in TABLES[table]:
         if df[col].dtype == object:
             df[col] = df[col].str.strip()
     keyv = pd.to_numeric(df[key], errors="coerce")
-    reason[df[key].isna()] = "null_key"
-    reason[reason.isna() & (keyv.isna() | (keyv <= 0) | (keyv % 1 != 0))] = "bad_key"
-    dup_cols = ["delivery_date", key] + (["updated_at"] if table in ("users", "products") else [])
-    reason[reason.isna() & df.duplicated(subset=dup_cols)] = "duplicate_key"
+    reason[df[key].isna()] = contract.NULL_KEY
+    reason[reason.isna() & (keyv.isna() | (keyv <= 0) | (keyv % 1 != 0))] = contract.BAD_KEY
+    dup_cols = ["delivery_date", key] + ([VERSIONS[table]] if table in VERSIONS else [])
+    reason[reason.isna() & df.duplicated(subset=dup_cols)] = contract.DUPLICATE_KEY
     for col in INTS.get(table, []):
         v = pd.to_numeric(df[col], errors="coerce")
         bad = df[col].notna() & (v.isna() | (v % 1 != 0))
-        if col not in ("supplier_id",) and not (table == "events" and col != "event_id"):
+        if (table, col) in REQUIRED:
             bad |= df[col].isna()
-        reason[reason.isna() & bad] = f"bad_value:{col}"
+        reason[reason.isna() & bad] = contract.bad_value(col)
         df[col] = v.mask(v % 1 != 0).astype("Int64")
     for col in MONEY.get(table, []):
         v = pd.to_numeric(df[col], errors="coerce")
         bad = df[col].notna() & v.isna()
-        if col != "event_value":
+        if (table, col) in REQUIRED:
             bad |= df[col].isna()
-        reason[reason.isna() & bad] = f"bad_value:{col}"
+        reason[reason.isna() & bad] = contract.bad_value(col)
         df[col] = v
     for col in TIMES.get(table, []):
-        v = pd.to_datetime(df[col], format="%Y-%m-%d %H:%M:%S", errors="coerce")
-        reason[reason.isna() & v.isna()] = f"bad_value:{col}"
+        v = pd.to_datetime(df[col], format=contract.TIMESTAMP_FORMAT, errors="coerce")
+        reason[reason.isna() & v.isna()] = contract.bad_value(col)
         df[col] = v
-        reason[reason.isna() & (v >= df["delivery_date"] + pd.Timedelta(days=1))] = (
-            "future_timestamp"
-        )
+        future = v >= df["delivery_date"] + pd.Timedelta(days=1)
+        reason[reason.isna() & future] = contract.FUTURE_TIMESTAMP
     for col in DATES.get(table, []):
-        v = pd.to_datetime(df[col], format="%Y-%m-%d", errors="coerce")
-        reason[reason.isna() & v.isna()] = f"bad_value:{col}"
+        v = pd.to_datetime(df[col], format=contract.DATE_FORMAT, errors="coerce")
+        reason[reason.isna() & v.isna()] = contract.bad_value(col)
         df[col] = v
-        reason[reason.isna() & (v > df["delivery_date"])] = "future_timestamp"
+        reason[reason.isna() & (v > df["delivery_date"])] = contract.FUTURE_TIMESTAMP
     ranges = {
         "products": [
             ("price", lambda d: d.price <= 0),
@@ -196,11 +126,11 @@ def stage(table: str, raw: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "reviews": [("rating", lambda d: (d.rating < 1) | (d.rating > 5))],
     }
     for col, rule in ranges.get(table, []):
-        reason[reason.isna() & rule(df).fillna(False).astype(bool)] = f"out_of_range:{col}"
+        reason[reason.isna() & rule(df).fillna(False).astype(bool)] = contract.out_of_range(col)
     for (t, col), values in ENUMS.items():
         if t == table:
             canon = {v.lower(): v for v in values}
-            df[col] = df[col].str.lower().map(canon).fillna("unknown")
+            df[col] = df[col].str.lower().map(canon).fillna(contract.UNKNOWN)
     if table == "users":
         df["email"] = df["email"].str.lower()
         df.loc[~df["email"].str.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", na=False), "email"] = None

@@ -1,4 +1,4 @@
-"""``python -m ecommerce_assets.bench``: the platform side by side with a peer and a floor.
+"""``python -m bench``: the platform side by side with a peer and a floor.
 
 For each scale (default 1 and 60) it generates a landing zone once (cached under
 ``data/bench/``), then measures in this one run, each in a fresh process:
@@ -15,6 +15,11 @@ from what was measured. Wall time, rows per second and peak RSS (``wait4``'s ``r
 measured process) are written as JSON under ``bench/results/`` with a markdown table
 (``bench/results/README.md``, "–" where nothing was measured) and a plot of every scale measured
 so far (``bench/results/scaling.png``: wall time and peak RSS against raw rows).
+
+The benchmark is not part of the installed package: run it from the project root
+(``python -m bench``), the folder that holds ``bench/``. The peer is started as
+``python -m bench.peer_pandas_sqlite`` with that root on ``PYTHONPATH``, so it is found from any
+working directory.
 """
 
 from __future__ import annotations
@@ -30,9 +35,13 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from ..generate import generate_landing_zone
-from ..landing import complete_deliveries
+from ecommerce_assets.generate import generate_landing_zone
+from ecommerce_assets.landing import complete_deliveries
+
 from .floor_duckdb import floor_sql
+
+# The project root: the folder holding ``bench/`` (so ``import bench`` works) and ``dagster_home/``.
+ROOT = Path(__file__).resolve().parents[1]
 
 MEASUREMENTS = ("platform", "platform_no_checks", "increment", "peer", "floor")
 PLOTTED = ("platform", "peer", "floor")
@@ -85,8 +94,8 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, flo
 def validation_cost(warehouse: Path) -> dict[str, float]:
     """What one full Pandera validation of ``stg_events`` costs: the price an input load would
     pay again if inputs were typed by the model too (they are plain DataFrames, by design)."""
-    from ..io_manager import connect, fetch_frame
-    from ..schemas import StgEvents
+    from ecommerce_assets.io_manager import connect, fetch_frame
+    from ecommerce_assets.schemas import StgEvents
 
     with connect(warehouse) as con:
         frame = fetch_frame(con, "SELECT * FROM staging.stg_events")
@@ -112,10 +121,19 @@ def _instance_home(root: Path) -> Path:
     """A fresh instance configured like the project's (``dagster_home/dagster.yaml``)."""
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
-    project = Path(__file__).resolve().parents[2] / "dagster_home" / "dagster.yaml"
+    project = ROOT / "dagster_home" / "dagster.yaml"
     text = project.read_text().replace("data/dagster", str(root / "dagster"))
     (home / "dagster.yaml").write_text(text)
     return home
+
+
+def with_root_on_path(env: dict[str, str] | None = None) -> dict[str, str]:
+    """``env`` (default: this process's) with the project root first on ``PYTHONPATH``: a
+    measured ``python -m bench.…`` finds the ``bench`` package whatever its working directory."""
+    env = dict(os.environ if env is None else env)
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != str(ROOT)]
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *rest])
+    return env
 
 
 def parse_measurements(text: str) -> tuple[str, ...]:
@@ -190,10 +208,11 @@ def bench_scale(
                 [
                     sys.executable,
                     "-m",
-                    "ecommerce_assets.bench.peer_pandas_sqlite",
+                    "bench.peer_pandas_sqlite",
                     str(landing),
                     str(tmp / "peer.sqlite"),
-                ]
+                ],
+                with_root_on_path(),
             )
         if "floor" in wanted:
             script = tmp / "floor.sql"
@@ -303,7 +322,7 @@ def markdown(reports: list[dict]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default="1,60", help="comma-separated scales (default 1,60)")
     parser.add_argument("--cache", type=Path, default=Path("data/bench"), help="landing zones")
     parser.add_argument("--out", type=Path, default=Path("bench/results"), help="results folder")

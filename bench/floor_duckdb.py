@@ -5,7 +5,7 @@ the platform's own ``stage_sql``), then executed by a bare ``duckdb`` process so
 measurement contains nothing but DuckDB: read the CSVs with explicit options, stage with the same
 rules, build the SCD2 dimensions, facts (as-of joins) and aggregates, and run the validations.
 
-Run: ``python -m ecommerce_assets.bench.floor_duckdb LANDING_DIR OUT.sql`` writes the script;
+Run from the project root: ``python -m bench.floor_duckdb LANDING_DIR OUT.sql`` writes the script;
 ``python -c "import duckdb,sys; duckdb.connect(sys.argv[1]).execute(open(sys.argv[2]).read())"
 DB OUT.sql`` runs it.
 """
@@ -15,9 +15,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..contract import TABLES
-from ..landing import ReadReport, _checked_header, complete_deliveries
-from ..transforms.staging import stage_sql
+from ecommerce_assets.contract import PAYMENT_METHODS, TABLES, UNKNOWN
+from ecommerce_assets.landing import ReadReport, _checked_header, complete_deliveries
+from ecommerce_assets.transforms.staging import stage_sql
 
 
 def _lit(value: str) -> str:
@@ -135,9 +135,7 @@ FROM generate_series(
     (SELECT max(delivery_date) FROM stg_orders), INTERVAL 1 DAY) AS t(d);
 
 CREATE TABLE dim_payment_method AS
-SELECT * FROM (VALUES (1, 'credit_card', 'card'), (2, 'debit_card', 'card'),
-    (3, 'paypal', 'wallet'), (4, 'apple_pay', 'wallet'), (5, 'bank_transfer', 'bank'),
-    (6, 'gift_card', 'gift card'), (0, 'unknown', 'unknown'))
+SELECT * FROM (VALUES @PAYMENT_METHODS@)
     AS t(payment_method_key, payment_method, payment_type);
 
 CREATE TABLE lines AS
@@ -270,13 +268,24 @@ UNION ALL SELECT 'conservation', (SELECT count(*) FROM raw_orders)
 """
 
 
+def _payment_methods() -> str:
+    """The rows of ``dim_payment_method``: the contract's methods (keys 1..n in contract order),
+    typed as the platform types them, then ``unknown`` (key 0)."""
+    # Imported here: the dimensions module loads Pandera, which the harness's start need not pay.
+    from ecommerce_assets.transforms.dimensions import PAYMENT_TYPES
+
+    rows = [(i + 1, m, PAYMENT_TYPES[m]) for i, m in enumerate(PAYMENT_METHODS)]
+    rows.append((0, UNKNOWN, UNKNOWN))
+    return ", ".join(f"({key}, {_lit(method)}, {_lit(kind)})" for key, method, kind in rows)
+
+
 def floor_sql(landing: Path) -> str:
     """The whole floor as one SQL script for the deliveries in ``landing``."""
     parts = [_raw_sql(landing, t) for t in TABLES]
     parts += [
         _stage(t) for t in ("users", "products", "orders", "order_items", "events", "reviews")
     ]
-    parts.append(_STAR)
+    parts.append(_STAR.replace("@PAYMENT_METHODS@", _payment_methods()))
     return "\n".join(parts)
 
 
