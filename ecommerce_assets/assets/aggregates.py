@@ -10,7 +10,7 @@ import dagster as dg
 import pandas as pd
 
 from ..partitions import window_days
-from ..schemas import (
+from ..schemas.aggregates import (
     AggConversionFunnel,
     AggCustomerLifetime,
     AggDailySales,

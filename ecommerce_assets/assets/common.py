@@ -11,7 +11,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from ..io_manager import SCHEMA_ON_EVERY_DAY
-from ..schemas import dagster_type, table_schema
+from ..schemas.common import dagster_type, table_schema
 from ..slices import DailyFrames, WarehouseSlice
 
 WAREHOUSE_IO = "warehouse_io_manager"

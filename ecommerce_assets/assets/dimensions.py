@@ -12,14 +12,8 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from ..schemas import (
-    DimDate,
-    DimPaymentMethod,
-    DimProducts,
-    DimUsers,
-    dagster_type,
-    table_schema,
-)
+from ..schemas.common import dagster_type, table_schema
+from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
 from ..slices import WarehouseSlice
 from ..transforms.dimensions import (
     build_dim_date,

@@ -7,7 +7,7 @@ warehouse (``delivery_date``).
 
 import dagster as dg
 
-from ..schemas import FactEvents, FactOrderItems, FactOrders, FactReviews
+from ..schemas.facts import FactEvents, FactOrderItems, FactOrders, FactReviews
 from ..slices import DailyFrames, WarehouseSlice
 from ..transforms.facts import (
     build_fact_events,

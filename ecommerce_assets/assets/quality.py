@@ -23,7 +23,8 @@ import pandas as pd
 from ..contract import TABLES
 from ..io_manager import connect, fetch_frame
 from ..partitions import window_days
-from ..schemas import DataQualityReport, conform
+from ..schemas.aggregates import DataQualityReport
+from ..schemas.common import conform
 from ..slices import DailyFrames
 from ..transforms.facts import orphan_rows_sql
 from .common import WAREHOUSE_IO

@@ -11,7 +11,7 @@ from ..contract import TABLES
 from ..landing import DeliveryError, ReadReport, check_delivery, complete_deliveries, read_raw
 from ..partitions import window_days
 from ..resources import LandingZone
-from ..schemas import RAW_MODELS
+from ..schemas.raw import RAW_MODELS
 from ..slices import DailyFrames, chunk_rows, plan_chunks
 from .common import table_out
 

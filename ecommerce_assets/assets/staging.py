@@ -14,7 +14,7 @@ import pandas as pd
 
 from ..contract import TABLES
 from ..partitions import window_days
-from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine
+from ..schemas.staging import STAGED_MODELS, StgLoadAudit, StgQuarantine
 from ..slices import DailyFrames, WarehouseSlice
 from ..transforms.staging import complete_audit, stage_table
 from .common import table_out
