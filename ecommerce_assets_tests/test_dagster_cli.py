@@ -1,13 +1,15 @@
-"""The ``dagster asset materialize`` commands exactly as the README documents them.
+"""The ``dagster`` and ``dg`` commands exactly as the README documents them.
 
 The commands are read from the README's "Running parts of the pipeline" block, their dates mapped
 onto a three-day generated landing zone, and run as a user runs them: from the project root, with
 ``DAGSTER_HOME`` and the ``ECOMMERCE_*`` variables set. Each must exit 0, write the selected
-tables for the selected days to the warehouse and record one run in the instance.
+tables for the selected days to the warehouse and record one run in the instance. Dagster's
+current CLI works from the project root too: ``dg check defs``, ``dg list defs`` and ``dg dev``.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import subprocess
@@ -19,7 +21,18 @@ import duckdb
 
 from ecommerce_assets.contract import TABLE_NAMES as TABLES
 
-from .webserver import BIN, DAYS, ROOT, START, Project
+from .webserver import (
+    BIN,
+    DAYS,
+    HEALTH_TIMEOUT_S,
+    ROOT,
+    START,
+    Project,
+    Webserver,
+    _stop,
+    _wait_healthy,
+    free_port,
+)
 
 FIRST = START.isoformat()
 LAST = (START + timedelta(days=DAYS - 1)).isoformat()
@@ -127,3 +140,43 @@ def test_a_range_of_days_then_a_whole_layer(tmp_path: Path) -> None:
         assert run.tags.get("dagster/asset_partition_range_end") == LAST
     with dg.DagsterInstance.from_config(str(project.home)) as instance:
         assert instance.get_materialized_partitions(dg.AssetKey("stg_orders")) == set(days)
+
+
+def test_dg_checks_and_lists_the_definitions(tmp_path: Path) -> None:
+    """``dg check defs`` loads the project; ``dg list defs --json`` lists every asset and check
+    of the Definitions (dg reads ``[tool.dg]`` in pyproject.toml)."""
+    project = Project.create(tmp_path)
+    checked = dagster(project, [str(BIN / "dg"), "check", "defs"])
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
+    listed = json.loads(dagster(project, [str(BIN / "dg"), "list", "defs", "--json"]).stdout)
+    graph = project.definitions().resolve_asset_graph()
+    assets = {a["asset_key"] for a in listed["assets"]}
+    assert assets == {k.to_user_string() for k in graph.materializable_asset_keys}
+    checks = {(c["asset_key"], c["name"]) for c in listed["asset_checks"]}
+    assert checks == {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+
+
+def test_dg_dev_serves_the_project(tmp_path: Path) -> None:
+    """``dg dev`` from the project root starts the webserver (and daemon) on the one code
+    location, which loads every asset."""
+    project = Project.create(tmp_path)
+    port, log = free_port(), tmp_path / "dg-dev.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
+            cwd=ROOT,
+            env=project.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = Webserver(url=f"http://127.0.0.1:{port}", log=log, process=process)
+    try:
+        _wait_healthy(server, HEALTH_TIMEOUT_S)
+        data = server.graphql("{ assetNodes { assetKey { path } } }")
+    finally:
+        _stop(process)
+    served = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
+    graph = project.definitions().resolve_asset_graph()
+    assert served == {k.to_user_string() for k in graph.materializable_asset_keys}
