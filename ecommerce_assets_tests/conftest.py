@@ -1,4 +1,15 @@
-"""Shared fixtures: small generated landing zones built into temporary warehouses."""
+"""Shared fixtures: small generated landing zones built into temporary warehouses; and the three
+test groups, so a developer has a quick loop (README, "Tests").
+
+- ``unit``: pure functions and file readers on tiny inputs, no Dagster run (about two minutes);
+- ``pipeline``: the asset graph materialized in-process on generated or hand-written landing
+  zones into temporary warehouses and instances;
+- ``e2e``: the real tools a user runs, as processes: the ``dagster``/``dg`` CLIs, ``bin/build``,
+  the webserver's GraphQL, the daemon, a headless browser.
+
+Every test module is in exactly one group (a module nobody classified fails the collection); a
+test heavier than its module's group is listed in ``HEAVIER``.
+"""
 
 import json
 from collections.abc import Iterator
@@ -19,6 +30,74 @@ from ecommerce_assets.settings import Settings
 
 START = date(2024, 1, 1)
 ROOT = Path(__file__).resolve().parents[1]
+
+GROUPS: dict[str, set[str]] = {
+    "unit": {
+        "test_alerts",
+        "test_automation",
+        "test_bench",
+        "test_dimensions",
+        "test_generate",
+        "test_landing",
+        "test_security",
+        "test_slices",
+        "test_staging",
+        "test_test_groups",
+    },
+    "pipeline": {
+        "test_aggregates",
+        "test_automation_evaluated",
+        "test_check_kinds",
+        "test_check_status",
+        "test_checks",
+        "test_facts",
+        "test_instance_storage",
+        "test_io_manager",
+        "test_oracle",
+        "test_per_day",
+        "test_pipeline",
+        "test_properties",
+        "test_reliability_faults",
+        "test_reliability_input",
+    },
+    "e2e": {
+        "test_browser",
+        "test_browser_backfill",
+        "test_browser_per_day",
+        "test_browser_readme",
+        "test_build_run",
+        "test_cli",
+        "test_concurrency",
+        "test_daemon_e2e",
+        "test_dagster_cli",
+        "test_webserver",
+    },
+}
+# Tests heavier than their module's group: (module, test name prefix) -> group.
+HEAVIER: dict[tuple[str, str], str] = {
+    ("test_dimensions", "test_keys_stable_across_rebuild_and_added_delivery"): "pipeline",
+}
+
+
+def group_of(module: str, test: str) -> str:
+    """The group of ``module``'s test ``test`` (a test whose name says daemon is ``e2e``)."""
+    if "daemon" in test:
+        return "e2e"
+    for (heavy_module, prefix), group in HEAVIER.items():
+        if module == heavy_module and test.startswith(prefix):
+            return group
+    for group, modules in GROUPS.items():
+        if module in modules:
+            return group
+    raise pytest.UsageError(
+        f"{module}.py is in no test group: add it to GROUPS in ecommerce_assets_tests/conftest.py"
+    )
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        item.add_marker(group_of(module, item.name))
 
 
 @contextmanager
