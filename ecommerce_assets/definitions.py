@@ -7,7 +7,6 @@ import warnings
 import dagster as dg
 
 from .assets.aggregates import build_aggregate_assets
-from .assets.common import WAREHOUSE_IO
 from .assets.dimensions import build_dimension_assets
 from .assets.facts import build_fact_assets
 from .assets.quality import build_quality_assets
@@ -17,7 +16,7 @@ from .automation import apply_automation, build_automation
 from .checks import build_checks
 from .io_manager import DuckDBWarehouseIOManager
 from .partitions import delivery_partitions, partitions_end_from_env
-from .resources import LandingZone
+from .resources import LANDING, WAREHOUSE, WAREHOUSE_IO, LandingZone, Warehouse
 from .settings import Settings, load_settings
 
 
@@ -44,14 +43,21 @@ def _build(settings: Settings) -> dg.Definitions:
         *build_aggregate_assets(partitions),
         *build_quality_assets(partitions),
     ]
+    checks = build_checks(partitions, _partitioned(assets))
+    automation = build_automation(partitions, settings)
+    warehouse = Warehouse(database=str(settings.warehouse), lock_timeout_s=settings.lock_timeout_s)
     defs = dg.Definitions(
         assets=assets,
-        asset_checks=build_checks(partitions, _partitioned(assets)),
-        **build_automation(partitions, settings),
+        asset_checks=checks,
+        jobs=automation["jobs"],
+        sensors=automation["sensors"],
+        schedules=automation["schedules"],
         resources={
-            "landing": LandingZone(path=str(settings.landing_dir)),
+            LANDING: LandingZone(path=str(settings.landing_dir)),
+            WAREHOUSE: warehouse,
+            # The I/O manager opens the same file with the same lock wait as ``warehouse``.
             WAREHOUSE_IO: DuckDBWarehouseIOManager(
-                database=str(settings.warehouse), lock_timeout_s=settings.lock_timeout_s
+                database=warehouse.database, lock_timeout_s=warehouse.lock_timeout_s
             ),
         },
         # One process per run: DuckDB allows a single writer process, and in-process steps avoid
@@ -65,9 +71,9 @@ def _build(settings: Settings) -> dg.Definitions:
 def _partitioned(assets: list[dg.AssetsDefinition]) -> set[str]:
     return {
         key.path[-1]
-        for a in assets
-        for key in a.keys
-        if a.specs_by_key[key].partitions_def is not None
+        for definition in assets
+        for key in definition.keys
+        if definition.specs_by_key[key].partitions_def is not None
     }
 
 

@@ -23,6 +23,7 @@ import pyarrow
 import pyarrow.compute as pc
 
 from .dagster_internals import add_partition_metadata
+from .resources import Warehouse
 from .slices import DailyFrames, WarehouseSlice
 from .warehouse import WarehouseLockedError, connect, fetch_frame, quote_ident
 
@@ -272,11 +273,18 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
     partitioned assets name their time column in ``partition_expr``. An output is a frame, or
     ``DailyFrames`` (a range produced chunk by chunk; see ``slices.py``); an input is a
     ``WarehouseSlice`` that the asset reads as SQL or chunk by chunk.
+
+    ``database`` and ``lock_timeout_s`` are the :class:`Warehouse` config (``definitions.py``
+    builds both from one ``Warehouse``): the same file and lock wait as the checks' connections.
     """
 
     database: str
     lock_timeout_s: float = 60.0
     preview_rows: int = 5
+
+    @property
+    def warehouse(self) -> Warehouse:
+        return Warehouse(database=self.database, lock_timeout_s=self.lock_timeout_s)
 
     def _identity(self, metadata: dict[str, Any], asset_key: dg.AssetKey) -> tuple[str, str]:
         return str(metadata.get(SCHEMA_KEY, "public")), asset_key.path[-1]
@@ -304,7 +312,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                 # whole chunk's buffers alive while the next chunk is produced.
                 last[:] = [_preview(frame, min(self.preview_rows, 5))]
 
-        with connect(self.database, self.lock_timeout_s, context.log) as con:
+        with self.warehouse.connect(context.log) as con:
             written = write_chunks(con, schema, table, frames, columns, partition, on_chunk=seen)
             total = con.execute(
                 f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}"
@@ -354,7 +362,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
         metadata = dict(upstream.definition_metadata or {}) if upstream else {}
         schema, table = self._identity(metadata, context.asset_key)
         wanted = (context.definition_metadata or {}).get("columns")
-        with connect(self.database, self.lock_timeout_s, context.log) as con:
+        with self.warehouse.connect(context.log) as con:
             if not _table_columns(con, schema, table):
                 raise dg.Failure(
                     f"Table {schema}.{table} does not exist in {self.database}: materialize "

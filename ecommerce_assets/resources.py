@@ -1,10 +1,27 @@
-"""Resources: where the landing zone is. The warehouse is the I/O manager (``io_manager.py``)."""
+"""Dagster resources and their keys: the landing zone and the DuckDB warehouse.
+
+Assets, checks and the quality report reach the warehouse through :class:`Warehouse`; the I/O
+manager (``io_manager.py``, key ``WAREHOUSE_IO``) reads and writes asset tables with the same
+database and lock wait.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
+import duckdb
+import pandas as pd
+
+from .warehouse import connect, fetch_frame
+
+LANDING = "landing"
+WAREHOUSE = "warehouse"
+# Key of the I/O manager: recorded in every run of an instance, so it never changes.
+WAREHOUSE_IO = "warehouse_io_manager"
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -15,3 +32,26 @@ class LandingZone(dg.ConfigurableResource):
     @property
     def root(self) -> Path:
         return Path(self.path)
+
+
+class Warehouse(dg.ConfigurableResource):
+    """The DuckDB file (``ECOMMERCE_WAREHOUSE``) and how long to wait for its lock.
+
+    One connection per ``connect`` block: DuckDB lets a single process write the file, so a
+    connection is held only while a step reads or writes, and a busy lock is waited for
+    (``ECOMMERCE_LOCK_TIMEOUT``) instead of failing the run at once.
+    """
+
+    database: str
+    lock_timeout_s: float = 60.0
+
+    @contextmanager
+    def connect(self, log: Any | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, waiting with backoff while another process holds the lock."""
+        with connect(self.database, self.lock_timeout_s, log) as con:
+            yield con
+
+    def frame(self, sql: str, log: Any | None = None) -> pd.DataFrame:
+        """The rows of ``sql`` as an Arrow-backed frame, on a connection of their own."""
+        with self.connect(log) as con:
+            return fetch_frame(con, sql)

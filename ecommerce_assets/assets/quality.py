@@ -21,14 +21,13 @@ import dagster as dg
 import pandas as pd
 
 from ..contract import TABLES
-from ..io_manager import connect, fetch_frame
 from ..partitions import window_days
+from ..resources import Warehouse
 from ..schemas.aggregates import DataQualityReport
 from ..schemas.common import conform
 from ..slices import DailyFrames
 from ..transforms.facts import orphan_rows_sql
-from .common import WAREHOUSE_IO
-from .dimensions import table_asset_kwargs
+from .common import table_asset_kwargs
 
 GROUP = "aggregates"
 DIMENSIONS = ("completeness", "uniqueness", "validity", "accuracy", "consistency")
@@ -132,7 +131,6 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
         deps=DEPS,
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
-        required_resource_keys={WAREHOUSE_IO},
         **table_asset_kwargs(
             DataQualityReport,
             group=GROUP,
@@ -142,12 +140,10 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
             "the five). The history of data quality; see the README for the formula.",
         ),
     )
-    def data_quality_report(context: dg.AssetExecutionContext) -> DailyFrames:
+    def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> DailyFrames:
         days = window_days(context)
         where = f"CAST(delivery_date AS DATE) BETWEEN DATE '{days[0]}' AND DATE '{days[-1]}'"
-        io = getattr(context.resources, WAREHOUSE_IO)
-        with connect(io.database, io.lock_timeout_s, context.log) as con:
-            counts = fetch_frame(con, report_sql(where))
+        counts = warehouse.frame(report_sql(where), context.log)
         report = conform(score(counts), DataQualityReport)
         missing = {t for t in TABLES} - set(report["table_name"])
         if missing and len(report):

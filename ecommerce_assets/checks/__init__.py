@@ -13,6 +13,7 @@ import dagster as dg
 
 from ..assets.raw import raw_asset_name
 from ..contract import TABLES
+from ..resources import LANDING
 from .gates import Gate, load_gates
 from .marts import dimension_checks, fact_checks
 from .quality import quality_checks
@@ -56,7 +57,7 @@ def build_checks(
             first_day,
             partitions_def=partitions_def,
             partitioned_assets=partitioned_assets,
-            required_resource_keys={"landing"} if name == "raw_checks" else None,
+            required_resource_keys={LANDING} if name == "raw_checks" else None,
             description=descriptions[name],
         )
         for name, checks in layers.items()

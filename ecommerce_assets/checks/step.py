@@ -6,8 +6,7 @@ from typing import Any
 
 import dagster as dg
 
-from ..assets.common import WAREHOUSE_IO
-from ..io_manager import connect
+from ..resources import WAREHOUSE, Warehouse
 from .common import Check, Env, Outcome, check_result, run_window
 from .daily import daily_evaluations
 
@@ -39,15 +38,15 @@ def build_check_step(
         name=name,
         specs=list(specs.values()),
         can_subset=True,
-        required_resource_keys={WAREHOUSE_IO, *(required_resource_keys or set())},
+        required_resource_keys={WAREHOUSE, *(required_resource_keys or set())},
         description=description or None,
     )
     def _step(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
-        io = getattr(context.resources, WAREHOUSE_IO)
+        warehouse: Warehouse = context.resources.warehouse
         window = run_window(dict(context.run.tags))
         selected = [c for k, c in by_key.items() if k in context.selected_asset_check_keys]
         targets: dict = {}
-        with connect(io.database, io.lock_timeout_s, context.log) as con:
+        with warehouse.connect(context.log) as con:
             env = Env(con, window, first_delivery, context)
             for check in selected:
                 try:
