@@ -23,7 +23,7 @@ from ..transforms.aggregates import (
     build_agg_daily_sales,
     build_agg_product_performance,
 )
-from .dimensions import columns_in, table_asset_kwargs
+from .common import columns_in, table_asset_kwargs
 
 GROUP = "aggregates"
 
@@ -98,7 +98,6 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         ),
     )
     def agg_product_performance(
-        context: dg.AssetExecutionContext,
         fact_order_items: WarehouseSlice,
         fact_reviews: WarehouseSlice,
         dim_products: WarehouseSlice,
@@ -120,7 +119,7 @@ def build_aggregate_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
         ),
     )
     def agg_customer_lifetime(
-        context: dg.AssetExecutionContext, fact_orders: WarehouseSlice, dim_users: WarehouseSlice
+        fact_orders: WarehouseSlice, dim_users: WarehouseSlice
     ) -> pd.DataFrame:
         return build_agg_customer_lifetime(fact_orders, dim_users)
 

@@ -1,4 +1,5 @@
-"""What every layer's asset outputs share: warehouse schema, Pandera type, column schema."""
+"""What every layer's assets share: how a table asset is declared (warehouse schema, Pandera
+type, column schema, I/O manager), inputs narrowed to some columns, and chunked outputs."""
 
 from __future__ import annotations
 
@@ -10,37 +11,66 @@ import dagster as dg
 import pandas as pd
 import pandera.pandas as pa
 
-from ..io_manager import SCHEMA_ON_EVERY_DAY
+from ..io_manager import COLUMN_SCHEMA_KEY, PARTITION_EXPR, SCHEMA_KEY, SCHEMA_ON_EVERY_DAY
+from ..resources import WAREHOUSE_IO
 from ..schemas.common import dagster_type, table_schema
 from ..slices import DailyFrames, WarehouseSlice
 
-WAREHOUSE_IO = "warehouse_io_manager"
+MARTS_SCHEMA = "marts"
+
+
+def table_asset_kwargs(
+    model: type[pa.DataFrameModel],
+    *,
+    group: str,
+    description: str,
+    schema: str = MARTS_SCHEMA,
+    partition_expr: str | None = None,
+    schema_on_every_day: bool = False,
+) -> dict[str, Any]:
+    """Keyword arguments of ``dg.asset`` (or ``dg.AssetOut``) for a table typed by ``model``,
+    stored by the I/O manager as ``<schema>.<asset name>``."""
+    metadata: dict[str, Any] = {SCHEMA_KEY: schema, COLUMN_SCHEMA_KEY: table_schema(model)}
+    if partition_expr:
+        metadata[PARTITION_EXPR] = partition_expr
+    if schema_on_every_day:
+        metadata[SCHEMA_ON_EVERY_DAY] = True
+    return {
+        "dagster_type": dagster_type(model),
+        "metadata": metadata,
+        "group_name": group,
+        "description": description,
+        "io_manager_key": WAREHOUSE_IO,
+    }
 
 
 def table_out(
     model: type[pa.DataFrameModel],
     *,
-    schema: str,
     group: str,
     description: str,
+    schema: str,
     partition_expr: str | None = None,
     schema_on_every_day: bool = False,
-    **kwargs: Any,
+    is_required: bool = True,
 ) -> dg.AssetOut:
-    """An ``AssetOut`` typed by ``model`` and stored as ``<schema>.<asset name>``."""
-    metadata: dict[str, Any] = {"schema": schema, "dagster/column_schema": table_schema(model)}
-    if partition_expr:
-        metadata["partition_expr"] = partition_expr
-    if schema_on_every_day:
-        metadata[SCHEMA_ON_EVERY_DAY] = True
+    """One output of a multi-asset, declared like a single table asset."""
     return dg.AssetOut(
-        dagster_type=dagster_type(model),
-        metadata=metadata,
-        group_name=group,
-        description=description,
-        io_manager_key=WAREHOUSE_IO,
-        **kwargs,
+        **table_asset_kwargs(
+            model,
+            group=group,
+            description=description,
+            schema=schema,
+            partition_expr=partition_expr,
+            schema_on_every_day=schema_on_every_day,
+        ),
+        is_required=is_required,
     )
+
+
+def columns_in(*columns: str) -> dg.AssetIn:
+    """An input that loads only ``columns`` (the I/O manager honours ``columns`` metadata)."""
+    return dg.AssetIn(metadata={"columns": list(columns)})
 
 
 def in_chunks(driver: WarehouseSlice, build: Callable[[list[date]], pd.DataFrame]) -> DailyFrames:

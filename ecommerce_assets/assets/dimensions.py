@@ -6,13 +6,10 @@ key of an existing version (``transforms/dimensions.py``).
 """
 
 from datetime import date
-from typing import Any
 
 import dagster as dg
 import pandas as pd
-import pandera.pandas as pa
 
-from ..schemas.common import dagster_type, table_schema
 from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
 from ..slices import WarehouseSlice
 from ..transforms.dimensions import (
@@ -21,36 +18,9 @@ from ..transforms.dimensions import (
     build_dim_products,
     build_dim_users,
 )
-from .common import WAREHOUSE_IO
+from .common import table_asset_kwargs
 
-MARTS_SCHEMA = "marts"
 GROUP = "dimensions"
-
-
-def table_asset_kwargs(
-    model: type[pa.DataFrameModel],
-    *,
-    group: str,
-    description: str,
-    partition_expr: str | None = None,
-    schema: str = MARTS_SCHEMA,
-) -> dict[str, Any]:
-    """Keyword arguments of ``dg.asset`` for a single table typed by ``model`` in ``schema``."""
-    metadata: dict[str, Any] = {"schema": schema, "dagster/column_schema": table_schema(model)}
-    if partition_expr:
-        metadata["partition_expr"] = partition_expr
-    return {
-        "dagster_type": dagster_type(model),
-        "metadata": metadata,
-        "group_name": group,
-        "description": description,
-        "io_manager_key": WAREHOUSE_IO,
-    }
-
-
-def columns_in(*columns: str, **kwargs: Any) -> dg.AssetIn:
-    """An input that loads only ``columns`` (the I/O manager honours ``columns`` metadata)."""
-    return dg.AssetIn(metadata={"columns": list(columns)}, **kwargs)
 
 
 def calendar_years(partitions_def: dg.PartitionsDefinition) -> tuple[date, date]:
@@ -72,7 +42,7 @@ def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             "day before the first). Key date_key = YYYYMMDD.",
         ),
     )
-    def dim_date(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    def dim_date() -> pd.DataFrame:
         first, last = calendar_years(partitions_def)
         return build_dim_date(first, last)
 
@@ -85,7 +55,7 @@ def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             "with its type: card, wallet, bank or gift card.",
         ),
     )
-    def dim_payment_method(context: dg.AssetExecutionContext) -> pd.DataFrame:
+    def dim_payment_method() -> pd.DataFrame:
         return build_dim_payment_method()
 
     @dg.asset(
@@ -99,7 +69,7 @@ def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             "user_sk is a stable hash of (user_id, valid_from).",
         ),
     )
-    def dim_users(context: dg.AssetExecutionContext, stg_users: WarehouseSlice) -> pd.DataFrame:
+    def dim_users(stg_users: WarehouseSlice) -> pd.DataFrame:
         return build_dim_users(stg_users)
 
     @dg.asset(
@@ -113,9 +83,7 @@ def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.A
             "supplier changes; product_sk is a stable hash of (product_id, valid_from).",
         ),
     )
-    def dim_products(
-        context: dg.AssetExecutionContext, stg_products: WarehouseSlice
-    ) -> pd.DataFrame:
+    def dim_products(stg_products: WarehouseSlice) -> pd.DataFrame:
         return build_dim_products(stg_products)
 
     return [dim_date, dim_payment_method, dim_users, dim_products]

@@ -15,8 +15,7 @@ from ..transforms.facts import (
     build_fact_orders,
     build_fact_reviews,
 )
-from .common import in_chunks
-from .dimensions import columns_in, table_asset_kwargs
+from .common import columns_in, in_chunks, table_asset_kwargs
 
 GROUP = "facts"
 _USERS = ("user_sk", "user_id", "valid_from")
@@ -53,7 +52,6 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
         ),
     )
     def fact_orders(
-        context: dg.AssetExecutionContext,
         stg_orders: WarehouseSlice,
         stg_order_items: WarehouseSlice,
         dim_users: WarehouseSlice,
@@ -83,7 +81,6 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
         ),
     )
     def fact_order_items(
-        context: dg.AssetExecutionContext,
         stg_orders: WarehouseSlice,
         stg_order_items: WarehouseSlice,
         dim_users: WarehouseSlice,
@@ -116,7 +113,6 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
         ),
     )
     def fact_events(
-        context: dg.AssetExecutionContext,
         stg_events: WarehouseSlice,
         dim_users: WarehouseSlice,
         dim_products: WarehouseSlice,
@@ -140,7 +136,6 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
         ),
     )
     def fact_reviews(
-        context: dg.AssetExecutionContext,
         stg_reviews: WarehouseSlice,
         dim_users: WarehouseSlice,
         dim_products: WarehouseSlice,

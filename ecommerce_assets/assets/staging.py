@@ -85,8 +85,22 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
         can_subset=True,
     )
     def staging_tables(
-        context: dg.AssetExecutionContext, **raw: WarehouseSlice
+        context: dg.AssetExecutionContext,
+        raw_users: WarehouseSlice,
+        raw_products: WarehouseSlice,
+        raw_orders: WarehouseSlice,
+        raw_order_items: WarehouseSlice,
+        raw_events: WarehouseSlice,
+        raw_reviews: WarehouseSlice,
     ) -> Iterator[dg.Output]:
+        raw = {
+            "users": raw_users,
+            "products": raw_products,
+            "orders": raw_orders,
+            "order_items": raw_order_items,
+            "events": raw_events,
+            "reviews": raw_reviews,
+        }
         selected = set(context.selected_output_names)
         every_table = bool({"stg_quarantine", "stg_load_audit"} & selected)
         quarantines: list[pd.DataFrame] = []
@@ -96,7 +110,7 @@ def build_staging_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDe
             if output not in selected and not every_table:
                 continue
             notes: dict[date, dict] = {}
-            staged = _stage_in_chunks(name, raw[raw_asset_name(name)], quarantines, audits, notes)
+            staged = _stage_in_chunks(name, raw[name], quarantines, audits, notes)
             if output in selected:
                 yield dg.Output(DailyFrames(staged, day_metadata=notes), output_name=output)
             else:
