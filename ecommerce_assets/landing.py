@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -61,11 +61,6 @@ def complete_deliveries(landing_dir: Path) -> dict[date, Path]:
         if day is not None and child.is_dir() and (child / SUCCESS_MARKER).is_file():
             found[day] = child
     return dict(sorted(found.items()))
-
-
-def days_between(start: date, end: date) -> list[date]:
-    """Days in [start, end)."""
-    return [start + timedelta(days=i) for i in range((end - start).days)]
 
 
 def read_header(path: Path) -> list[str]:

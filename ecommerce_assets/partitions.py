@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from .landing import complete_deliveries
+from .slices import days_in
 
 # Used when the landing zone is empty (a fresh clone): the reference year of the demo data.
 DEFAULT_WINDOW = (date(2024, 1, 1), date(2025, 1, 1))
@@ -62,5 +63,4 @@ def delivery_partitions(
 def window_days(context: dg.AssetExecutionContext) -> list[date]:
     """The delivery days a (possibly multi-day, single-run backfill) step covers."""
     window = context.partition_time_window
-    start: datetime = window.start
-    return [(start + timedelta(days=i)).date() for i in range((window.end - window.start).days)]
+    return days_in(window.start.date(), window.end.date())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 
 import dagster as dg
 
@@ -104,7 +104,3 @@ def _run_config(log_level: str | None) -> dict | None:
     if not log_level:
         return None
     return {"loggers": {"console": {"config": {"log_level": log_level}}}}
-
-
-def day_range(first: date, last: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range((last - first).days + 1)]

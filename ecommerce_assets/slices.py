@@ -70,7 +70,7 @@ def plan_chunks(
 
 
 def days_in(start: date, end: date) -> list[date]:
-    """Days in [start, end)."""
+    """Days in [start, end): the one place a range of days is listed."""
     return [start + timedelta(days=i) for i in range((end - start).days)]
 
 

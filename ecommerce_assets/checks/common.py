@@ -24,7 +24,8 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 
-from ..io_manager import fetch_frame
+from ..slices import days_in
+from ..warehouse import fetch_frame
 from .gates import EXACT, Gate
 
 SAMPLE_ROWS = 5
@@ -49,9 +50,10 @@ class Window:
         return f"CAST({column} AS DATE) BETWEEN DATE '{start}' AND DATE '{self.last}'"
 
     def days(self) -> list[date]:
+        """Every day of the window, in order (none for the whole table)."""
         if self.is_all:
             return []
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+        return days_in(self.first, self.last + timedelta(days=1))
 
     def label(self) -> str:
         return "all delivery days" if self.is_all else f"{self.first} .. {self.last}"
