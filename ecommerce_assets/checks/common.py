@@ -95,18 +95,21 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Env:
-    """What ``evaluate`` gets: a warehouse connection, the run's window, the Dagster context."""
+class CheckInputs:
+    """What a check's ``evaluate`` gets: the step's warehouse connection (shared by every check
+    of the step), the run's delivery days, the first delivery and the Dagster context."""
 
     con: duckdb.DuckDBPyConnection
     window: Window
     first_delivery: date
-    context: Any
+    context: dg.AssetCheckExecutionContext
 
     def frame(self, sql: str) -> pd.DataFrame:
+        """The rows of ``sql`` as an Arrow-backed frame."""
         return fetch_frame(self.con, sql)
 
     def scalar(self, sql: str) -> Any:
+        """The first value of the first row of ``sql``."""
         return self.con.execute(sql).fetchone()[0]
 
 
@@ -117,7 +120,7 @@ class Check:
     asset: str
     name: str
     description: str
-    evaluate: Callable[[Env], Outcome]
+    evaluate: Callable[[CheckInputs], Outcome]
     blocking: bool = False
     threshold: str | None = None
     gate: Gate = EXACT
@@ -216,7 +219,7 @@ def check_result(check: Check, outcome: Outcome, window: Window) -> dg.AssetChec
 
 
 def count_failing(
-    env: Env,
+    inputs: CheckInputs,
     table: str,
     failing: str,
     *,
@@ -231,37 +234,37 @@ def count_failing(
     """
     condition = f"coalesce(({failing}), FALSE)"
     if window_column is None:
-        checked, bad = env.con.execute(
+        checked, bad = inputs.con.execute(
             f"SELECT count(*), count(*) FILTER (WHERE {condition}) FROM {table}"
         ).fetchone()
         sample = (
-            env.frame(f"SELECT {select} FROM {table} WHERE {condition} LIMIT {SAMPLE_ROWS}")
+            inputs.frame(f"SELECT {select} FROM {table} WHERE {condition} LIMIT {SAMPLE_ROWS}")
             if bad
             else None
         )
         return Outcome(int(checked), int(bad), sample, dict(extra or {}))
-    where = env.window.where(window_column)
+    where = inputs.window.where(window_column)
     day = f"CAST({window_column} AS DATE)"
-    rows = env.con.execute(
+    rows = inputs.con.execute(
         f"SELECT {day}, count(*), count(*) FILTER (WHERE {condition}) "
         f"FROM {table} WHERE {where} GROUP BY 1"
     ).fetchall()
-    by_day = dict.fromkeys(env.window.days(), (0, 0))
+    by_day = dict.fromkeys(inputs.window.days(), (0, 0))
     by_day.update({d: (int(n), int(b)) for d, n, b in rows})
-    return day_outcome(env, by_day, table, where, condition, day, select=select, extra=extra)
+    return day_outcome(inputs, by_day, table, where, condition, day, select=select, extra=extra)
 
 
-def counts_by_day(env: Env, sql: str) -> dict[date, tuple[int, int]]:
+def counts_by_day(inputs: CheckInputs, sql: str) -> dict[date, tuple[int, int]]:
     """Every day of the window with (checked, failing) from ``sql``'s (day, checked, failing)."""
-    by_day = dict.fromkeys(env.window.days(), (0, 0))
-    for day, checked, failing in env.con.execute(sql).fetchall():
+    by_day = dict.fromkeys(inputs.window.days(), (0, 0))
+    for day, checked, failing in inputs.con.execute(sql).fetchall():
         key = day.date() if isinstance(day, datetime) else day
         by_day[key] = (int(checked or 0), int(failing or 0))
     return by_day
 
 
 def day_outcome(
-    env: Env,
+    inputs: CheckInputs,
     by_day: dict[date, tuple[int, int]],
     table: str,
     where: str,
@@ -277,7 +280,7 @@ def day_outcome(
     metadata = dict(extra or {})
     if not bad:
         return Outcome(checked, 0, None, metadata, by_day=by_day)
-    rows = env.frame(
+    rows = inputs.frame(
         f"SELECT {day} AS __day, {select} FROM {table} WHERE {where} AND {condition} "
         f"QUALIFY row_number() OVER (PARTITION BY {day}) <= {SAMPLE_ROWS} ORDER BY 1"
     )
@@ -300,3 +303,43 @@ def day_outcome(
     )
     sample = rows.drop(columns="__day").head(SAMPLE_ROWS)
     return Outcome(checked, bad, sample, metadata, by_day=by_day, day_samples=samples)
+
+
+def sql_string_list(values: tuple[str, ...]) -> str:
+    """``'a', 'b'``: constants from the contract as the items of a SQL ``IN (...)``."""
+    return ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+
+
+def key_check(
+    schema: str, asset: str, keys: list[str], per_delivery: bool, partitioned: bool = True
+) -> Check:
+    """Key not NULL and unique (within each delivery for staged tables, else in the window)."""
+    part = ", ".join((["delivery_date"] if per_delivery else []) + keys)
+    nulls = " OR ".join(f"{k} IS NULL" for k in keys)
+    table = f"(SELECT *, count(*) OVER (PARTITION BY {part}) AS _copies FROM {schema}.{asset})"
+    scope = "within each delivery" if per_delivery else "within the delivery days checked"
+    if not partitioned:
+        scope = "over the whole table"
+    window_column = "delivery_date" if partitioned else None
+
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        return count_failing(inputs, table, f"{nulls} OR _copies > 1", window_column=window_column)
+
+    return Check(
+        asset,
+        "key_not_null_unique",
+        f"Key ({', '.join(keys)}) is never NULL and unique {scope}.",
+        evaluate,
+        blocking=True,
+    )
+
+
+def rule_check(
+    schema: str, asset: str, name: str, rule: str, description: str, *, blocking: bool = True
+) -> Check:
+    """Rows of ``schema.asset`` in the run's window for which the SQL ``rule`` is TRUE fail."""
+
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        return count_failing(inputs, f"{schema}.{asset}", rule)
+
+    return Check(asset, name, description, evaluate, blocking=blocking)

@@ -9,11 +9,19 @@ lines (the source's number is kept; ours is exact).
 
 from ..contract import CATEGORIES, PAYMENT_METHODS, UNKNOWN
 from ..transforms.facts import FACT_KEYS, ORPHANS
-from .common import Check, Env, Outcome, count_failing, counts_by_day
+from .common import (
+    Check,
+    CheckInputs,
+    Outcome,
+    count_failing,
+    counts_by_day,
+    key_check,
+    rule_check,
+    sql_string_list,
+)
 from .gates import HANDLED
-from .staging import _in, key_check, rule_check
 
-M = "marts"
+MARTS = "marts"
 
 
 # --------------------------------------------------------------------------------------------
@@ -24,14 +32,14 @@ def _scd2_check(asset: str, sk: str, key: str) -> Check:
     table = f"""(SELECT *,
             count(*) FILTER (WHERE is_current) OVER (PARTITION BY {key}) AS _current_versions,
             lead(valid_from) OVER (PARTITION BY {key} ORDER BY valid_from) AS _next_from
-        FROM {M}.{asset})"""
+        FROM {MARTS}.{asset})"""
     failing = (
         "_current_versions <> 1 OR valid_from >= valid_to OR valid_to > _next_from "
         "OR is_current <> (_next_from IS NULL)"
     )
 
-    def evaluate(env: Env) -> Outcome:
-        return count_failing(env, table, failing, window_column=None)
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        return count_failing(inputs, table, failing, window_column=None)
 
     return Check(
         asset,
@@ -44,8 +52,8 @@ def _scd2_check(asset: str, sk: str, key: str) -> Check:
 
 
 def _unknown_member(asset: str, sk: str) -> Check:
-    def evaluate(env: Env) -> Outcome:
-        n = env.scalar(f"SELECT count(*) FROM {M}.{asset} WHERE {sk} = 0")
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        n = inputs.scalar(f"SELECT count(*) FROM {MARTS}.{asset} WHERE {sk} = 0")
         return Outcome(1, 0 if n == 1 else 1, passed=n == 1, metadata={"unknown_members": n})
 
     return Check(
@@ -59,21 +67,21 @@ def _unknown_member(asset: str, sk: str) -> Check:
 
 
 def _whole(asset: str, name: str, rule: str, description: str, blocking: bool = True) -> Check:
-    def evaluate(env: Env) -> Outcome:
-        return count_failing(env, f"{M}.{asset}", rule, window_column=None)
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        return count_failing(inputs, f"{MARTS}.{asset}", rule, window_column=None)
 
     return Check(asset, name, description, evaluate, blocking=blocking)
 
 
 def dimension_checks() -> list[Check]:
-    cats = _in((*CATEGORIES, UNKNOWN))
-    methods = _in((*PAYMENT_METHODS, UNKNOWN))
+    cats = sql_string_list((*CATEGORIES, UNKNOWN))
+    methods = sql_string_list((*PAYMENT_METHODS, UNKNOWN))
     whole = {"per_delivery": False, "partitioned": False}
     checks = [
-        key_check(M, "dim_date", ["date_key"], **whole),
-        key_check(M, "dim_payment_method", ["payment_method_key"], **whole),
-        key_check(M, "dim_users", ["user_sk"], **whole),
-        key_check(M, "dim_products", ["product_sk"], **whole),
+        key_check(MARTS, "dim_date", ["date_key"], **whole),
+        key_check(MARTS, "dim_payment_method", ["payment_method_key"], **whole),
+        key_check(MARTS, "dim_users", ["user_sk"], **whole),
+        key_check(MARTS, "dim_products", ["product_sk"], **whole),
         _scd2_check("dim_users", "user_sk", "user_id"),
         _scd2_check("dim_products", "product_sk", "product_id"),
         _unknown_member("dim_users", "user_sk"),
@@ -106,7 +114,7 @@ def dimension_checks() -> list[Check]:
 # Facts
 # --------------------------------------------------------------------------------------------
 def _missing(column: str, dim: str, dim_key: str) -> str:
-    return f"{column} NOT IN (SELECT {dim_key} FROM {M}.{dim})"
+    return f"{column} NOT IN (SELECT {dim_key} FROM {MARTS}.{dim})"
 
 
 # Foreign keys of each fact: (column, dimension, its key).
@@ -164,8 +172,8 @@ def _fk_check(asset: str) -> Check:
             "AND o.delivery_date = f.delivery_date)"
         )
 
-    def evaluate(env: Env) -> Outcome:
-        return count_failing(env, f"{M}.{asset} AS f", rule, window_column="f.delivery_date")
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        return count_failing(inputs, f"{MARTS}.{asset} AS f", rule, window_column="f.delivery_date")
 
     cols = ", ".join(f"{c} → {d}" for c, d, _ in fks)
     return Check(
@@ -180,17 +188,17 @@ def _fk_check(asset: str) -> Check:
 
 
 def _orphans_check(asset: str) -> Check:
-    def evaluate(env: Env) -> Outcome:
-        where = env.window.where()
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        where = inputs.window.where()
         by_day = counts_by_day(
-            env,
-            f"SELECT CAST(delivery_date AS DATE), count(*), 0 FROM {M}.{asset} "
+            inputs,
+            f"SELECT CAST(delivery_date AS DATE), count(*), 0 FROM {MARTS}.{asset} "
             f"WHERE {where} GROUP BY 1",
         )
         per_column, samples, per_day = {}, {}, {}
         for column, (source, rule) in ORPHANS[asset].items():
-            table = source if source.startswith("(") else f"{M}.{source}"
-            out = count_failing(env, table, rule)
+            table = source if source.startswith("(") else f"{MARTS}.{source}"
+            out = count_failing(inputs, table, rule)
             per_column[column] = out.rows_failing
             for day, (_, failing) in (out.by_day or {}).items():
                 checked, before = by_day.get(day, (0, 0))
@@ -228,17 +236,17 @@ def _amounts_check() -> Check:
             SELECT order_id, delivery_date, sum(line_net) AS lines_net FROM marts.fact_order_items
             GROUP BY ALL) l USING (order_id, delivery_date))"""
 
-    def evaluate(env: Env) -> Outcome:
+    def evaluate(inputs: CheckInputs) -> Outcome:
         out = count_failing(
-            env,
+            inputs,
             table,
             "abs(order_amount - expected_amount) > 0.01",
             select="order_id, delivery_date, order_amount, expected_amount, net",
         )
         flagged = dict(
-            env.con.execute(
-                f"SELECT CAST(delivery_date AS DATE), count(*) FROM {M}.fact_orders "
-                f"WHERE {env.window.where()} AND is_amount_mismatch GROUP BY 1"
+            inputs.con.execute(
+                f"SELECT CAST(delivery_date AS DATE), count(*) FROM {MARTS}.fact_orders "
+                f"WHERE {inputs.window.where()} AND is_amount_mismatch GROUP BY 1"
             ).fetchall()
         )
         out.metadata["flagged_is_amount_mismatch"] = int(sum(flagged.values()))
@@ -270,7 +278,7 @@ def _net_check() -> Check:
         "net_equals_lines",
         "net = Σ line_net + shipping, gross = Σ line_gross and discount = gross − Σ line_net, "
         "to the cent.",
-        lambda env: count_failing(env, table, rule),
+        lambda inputs: count_failing(inputs, table, rule),
         blocking=True,
     )
 
@@ -289,7 +297,7 @@ def _line_net_check() -> Check:
         "line_net_exact",
         "line_net = round(quantity × unit_price × (1 − discount), 2) in DECIMAL (half away from "
         "zero); line_gross and line_discount consistent.",
-        lambda env: count_failing(env, f"{M}.fact_order_items", rule),
+        lambda inputs: count_failing(inputs, f"{MARTS}.fact_order_items", rule),
         blocking=True,
     )
 
@@ -299,18 +307,18 @@ def fact_checks(first_delivery: str) -> list[Check]:
     checks: list[Check] = []
     for asset, key in FACT_KEYS.items():
         checks += [
-            key_check(M, asset, [key], per_delivery=False),
+            key_check(MARTS, asset, [key], per_delivery=False),
             _fk_check(asset),
             _orphans_check(asset),
             rule_check(
-                M,
+                MARTS,
                 asset,
                 "numbers_in_range",
                 FACT_NUMBERS[asset],
                 f"Amounts, counts and ratings in range: NOT ({FACT_NUMBERS[asset]}).",
             ),
             rule_check(
-                M,
+                MARTS,
                 asset,
                 "dates_in_range",
                 dates[asset],

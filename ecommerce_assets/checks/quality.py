@@ -7,7 +7,7 @@ two product rows one defect is 50 %, which says nothing about the source.
 import pandas as pd
 
 from .anomalies import SCORE_DROP, score_drops
-from .common import Check, Env, Outcome, count_failing
+from .common import Check, CheckInputs, Outcome, count_failing
 
 REPORT = "marts.data_quality_report"
 THRESHOLDS = {"completeness": 0.95, "validity": 0.90, "accuracy": 0.85}
@@ -18,9 +18,9 @@ def _thresholds() -> Check:
     below = " OR ".join(f"{k} < {v}" for k, v in THRESHOLDS.items())
     rule = f"raw_rows >= {MIN_ROWS_JUDGED} AND ({below})"
 
-    def evaluate(env: Env) -> Outcome:
+    def evaluate(inputs: CheckInputs) -> Outcome:
         out = count_failing(
-            env,
+            inputs,
             REPORT,
             rule,
             select="table_name, delivery_date, raw_rows, completeness, validity, accuracy, "
@@ -30,9 +30,9 @@ def _thresholds() -> Check:
         counts = ", ".join(f"count(*) FILTER (WHERE {k} < {v})" for k, v in THRESHOLDS.items())
         per_day = {
             day: dict(zip(names, (int(n) for n in below), strict=True))
-            for day, *below in env.con.execute(
+            for day, *below in inputs.con.execute(
                 f"SELECT CAST(delivery_date AS DATE), {counts} FROM {REPORT} "
-                f"WHERE {env.window.where()} AND raw_rows >= {MIN_ROWS_JUDGED} GROUP BY 1"
+                f"WHERE {inputs.window.where()} AND raw_rows >= {MIN_ROWS_JUDGED} GROUP BY 1"
             ).fetchall()
         }
         for name in names:
@@ -51,10 +51,10 @@ def _thresholds() -> Check:
 
 
 def _score_drop() -> Check:
-    def evaluate(env: Env) -> Outcome:
-        days = env.window.days()
-        lookback = env.window.where(lookback_days=31) if days else "TRUE"
-        history = env.frame(
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        days = inputs.window.days()
+        lookback = inputs.window.where(lookback_days=31) if days else "TRUE"
+        history = inputs.frame(
             f"SELECT table_name, CAST(delivery_date AS DATE) AS day, quality_score "
             f"FROM {REPORT} WHERE {lookback} AND raw_rows >= {MIN_ROWS_JUDGED}"
         )

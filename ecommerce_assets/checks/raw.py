@@ -22,7 +22,7 @@ import pandas as pd
 from ..contract import TABLES
 from ..landing import complete_deliveries, read_header
 from .anomalies import LOOKBACK_DAYS, MIN_CHANGE, SIGMAS, WEEKS, row_count_anomalies
-from .common import Check, Env, Outcome, count_failing
+from .common import Check, CheckInputs, Outcome, count_failing
 from .gates import HANDLED
 
 RAW = "raw"
@@ -30,9 +30,9 @@ MAX_LAG_DAYS = 0
 
 
 def _malformed(table: str) -> Check:
-    def evaluate(env: Env) -> Outcome:
+    def evaluate(inputs: CheckInputs) -> Outcome:
         return count_failing(
-            env,
+            inputs,
             f"{RAW}.raw_{table}",
             "parse_error IS NOT NULL",
             select="delivery_date, source_file, line_number, parse_error, raw_line",
@@ -51,10 +51,10 @@ def _malformed(table: str) -> Check:
 def _unexpected_columns(table: str) -> Check:
     spec = TABLES[table]
 
-    def evaluate(env: Env) -> Outcome:
-        root = env.context.resources.landing.root
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        root = inputs.context.resources.landing.root
         deliveries = complete_deliveries(root)
-        days = env.window.days() or list(deliveries)
+        days = inputs.window.days() or list(deliveries)
         rows = []
         by_day: dict[date, tuple[int, int]] = {}
         for day in days:
@@ -88,17 +88,17 @@ def _unexpected_columns(table: str) -> Check:
 
 
 def _row_count_anomaly(table: str) -> Check:
-    def evaluate(env: Env) -> Outcome:
-        where = env.window.where(lookback_days=LOOKBACK_DAYS)
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        where = inputs.window.where(lookback_days=LOOKBACK_DAYS)
         counts = {
             (d.date() if isinstance(d, datetime) else d): int(n)
-            for d, n in env.con.execute(
+            for d, n in inputs.con.execute(
                 f"SELECT CAST(delivery_date AS DATE), count(*) FROM {RAW}.raw_{table} "
                 f"WHERE {where} GROUP BY 1"
             ).fetchall()
         }
-        deliveries = complete_deliveries(env.context.resources.landing.root)
-        days = env.window.days() or sorted(deliveries)
+        deliveries = complete_deliveries(inputs.context.resources.landing.root)
+        days = inputs.window.days() or sorted(deliveries)
         if not days:
             return Outcome(0, 0, by_day={})
         # A delivered day whose file was absent has zero rows: count it as a zero delivery.
@@ -152,10 +152,10 @@ def _row_count_anomaly(table: str) -> Check:
 def _freshness(table: str) -> Check:
     asset = f"raw_{table}"
 
-    def evaluate(env: Env) -> Outcome:
-        deliveries = complete_deliveries(env.context.resources.landing.root)
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        deliveries = complete_deliveries(inputs.context.resources.landing.root)
         newest_landing = max(deliveries) if deliveries else None
-        loaded = env.context.instance.get_materialized_partitions(dg.AssetKey(asset))
+        loaded = inputs.context.instance.get_materialized_partitions(dg.AssetKey(asset))
         newest_loaded = max((date.fromisoformat(k[:10]) for k in loaded), default=None)
         lag = (
             (newest_landing - newest_loaded).days

@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from ..resources import WAREHOUSE, Warehouse
-from .common import Check, Env, Outcome, check_result, run_window
+from .common import Check, CheckInputs, Outcome, check_result, run_window
 from .daily import daily_evaluations
 
 
@@ -47,10 +47,10 @@ def build_check_step(
         selected = [c for k, c in by_key.items() if k in context.selected_asset_check_keys]
         targets: dict = {}
         with warehouse.connect(context.log) as con:
-            env = Env(con, window, first_delivery, context)
+            inputs = CheckInputs(con, window, first_delivery, context)
             for check in selected:
                 try:
-                    outcome = check.evaluate(env)
+                    outcome = check.evaluate(inputs)
                 except Exception as exc:  # reported on the dashboard, not a crashed step
                     context.log.error(f"{check.asset}.{check.name} could not run: {exc}")
                     outcome = Outcome(0, 0, passed=False, description=f"Could not run: {exc}")
