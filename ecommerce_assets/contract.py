@@ -51,10 +51,6 @@ class TableSpec:
         return next(c for c in self.columns if c.name == name)
 
 
-def _c(name: str, kind: Kind, required: bool, sql_type: str, description: str) -> ColumnSpec:
-    return ColumnSpec(name, kind, required, sql_type, description)
-
-
 CATEGORIES = (
     "Electronics",
     "Home & Kitchen",
@@ -97,13 +93,13 @@ ENUMERATIONS: dict[tuple[str, str], tuple[str, ...]] = {
 USERS = TableSpec(
     "users",
     (
-        _c("user_id", "int", True, "BIGINT", "Business key of the user."),
-        _c("user_name", "str", True, "VARCHAR", "Display name."),
-        _c("email", "str", False, "VARCHAR", "Lower-cased e-mail; NULL when invalid."),
-        _c("country", "str", True, "VARCHAR", "ISO 3166-1 alpha-2 country code."),
-        _c("city", "str", True, "VARCHAR", "City of residence."),
-        _c("signup_date", "date", True, "DATE", "Day the user signed up."),
-        _c("updated_at", "timestamp", True, "TIMESTAMP", "When this version became true."),
+        ColumnSpec("user_id", "int", True, "BIGINT", "Business key of the user."),
+        ColumnSpec("user_name", "str", True, "VARCHAR", "Display name."),
+        ColumnSpec("email", "str", False, "VARCHAR", "Lower-cased e-mail; NULL when invalid."),
+        ColumnSpec("country", "str", True, "VARCHAR", "ISO 3166-1 alpha-2 country code."),
+        ColumnSpec("city", "str", True, "VARCHAR", "City of residence."),
+        ColumnSpec("signup_date", "date", True, "DATE", "Day the user signed up."),
+        ColumnSpec("updated_at", "timestamp", True, "TIMESTAMP", "When this version became true."),
     ),
     key="user_id",
     version_column="updated_at",
@@ -111,14 +107,14 @@ USERS = TableSpec(
 PRODUCTS = TableSpec(
     "products",
     (
-        _c("product_id", "int", True, "BIGINT", "Business key of the product."),
-        _c("product_name", "str", True, "VARCHAR", "Product name."),
-        _c("category", "str", True, "VARCHAR", "One of the contract's eight categories."),
-        _c("subcategory", "str", True, "VARCHAR", "Free-text subcategory."),
-        _c("price", "decimal", True, "DECIMAL(10,2)", "List price (> 0)."),
-        _c("cost", "decimal", True, "DECIMAL(10,2)", "Unit cost (>= 0 and < price)."),
-        _c("supplier_id", "int", False, "BIGINT", "Supplier, when known."),
-        _c("updated_at", "timestamp", True, "TIMESTAMP", "When this version became true."),
+        ColumnSpec("product_id", "int", True, "BIGINT", "Business key of the product."),
+        ColumnSpec("product_name", "str", True, "VARCHAR", "Product name."),
+        ColumnSpec("category", "str", True, "VARCHAR", "One of the contract's eight categories."),
+        ColumnSpec("subcategory", "str", True, "VARCHAR", "Free-text subcategory."),
+        ColumnSpec("price", "decimal", True, "DECIMAL(10,2)", "List price (> 0)."),
+        ColumnSpec("cost", "decimal", True, "DECIMAL(10,2)", "Unit cost (>= 0 and < price)."),
+        ColumnSpec("supplier_id", "int", False, "BIGINT", "Supplier, when known."),
+        ColumnSpec("updated_at", "timestamp", True, "TIMESTAMP", "When this version became true."),
     ),
     key="product_id",
     version_column="updated_at",
@@ -126,51 +122,57 @@ PRODUCTS = TableSpec(
 ORDERS = TableSpec(
     "orders",
     (
-        _c("order_id", "int", True, "BIGINT", "Key of the order."),
-        _c("user_id", "int", True, "BIGINT", "User who placed the order."),
-        _c("order_ts", "timestamp", True, "TIMESTAMP", "When the order was placed (UTC)."),
-        _c("status", "str", True, "VARCHAR", "Final status, or 'unknown'."),
-        _c("payment_method", "str", True, "VARCHAR", "Payment method, or 'unknown'."),
-        _c("shipping_amount", "decimal", True, "DECIMAL(10,2)", "Shipping charged (>= 0)."),
-        _c("order_amount", "decimal", True, "DECIMAL(12,2)", "Order total as sent by source."),
+        ColumnSpec("order_id", "int", True, "BIGINT", "Key of the order."),
+        ColumnSpec("user_id", "int", True, "BIGINT", "User who placed the order."),
+        ColumnSpec("order_ts", "timestamp", True, "TIMESTAMP", "When the order was placed (UTC)."),
+        ColumnSpec("status", "str", True, "VARCHAR", "Final status, or 'unknown'."),
+        ColumnSpec("payment_method", "str", True, "VARCHAR", "Payment method, or 'unknown'."),
+        ColumnSpec("shipping_amount", "decimal", True, "DECIMAL(10,2)", "Shipping charged (>= 0)."),
+        ColumnSpec(
+            "order_amount", "decimal", True, "DECIMAL(12,2)", "Order total as sent by source."
+        ),
     ),
     key="order_id",
 )
 ORDER_ITEMS = TableSpec(
     "order_items",
     (
-        _c("order_item_id", "int", True, "BIGINT", "Key of the order line."),
-        _c("order_id", "int", True, "BIGINT", "Order of the same delivery."),
-        _c("product_id", "int", True, "BIGINT", "Product ordered."),
-        _c("quantity", "int", True, "INTEGER", "Units ordered (>= 1)."),
-        _c("unit_price", "decimal", True, "DECIMAL(10,2)", "Price per unit at order time (> 0)."),
-        _c("discount", "decimal", True, "DECIMAL(4,3)", "Discount rate in [0, 1)."),
+        ColumnSpec("order_item_id", "int", True, "BIGINT", "Key of the order line."),
+        ColumnSpec("order_id", "int", True, "BIGINT", "Order of the same delivery."),
+        ColumnSpec("product_id", "int", True, "BIGINT", "Product ordered."),
+        ColumnSpec("quantity", "int", True, "INTEGER", "Units ordered (>= 1)."),
+        ColumnSpec(
+            "unit_price", "decimal", True, "DECIMAL(10,2)", "Price per unit at order time (> 0)."
+        ),
+        ColumnSpec("discount", "decimal", True, "DECIMAL(4,3)", "Discount rate in [0, 1)."),
     ),
     key="order_item_id",
 )
 EVENTS = TableSpec(
     "events",
     (
-        _c("event_id", "int", True, "BIGINT", "Key of the event."),
-        _c("session_id", "str", True, "VARCHAR", "Click-stream session."),
-        _c("user_id", "int", False, "BIGINT", "User, NULL for anonymous visitors."),
-        _c("event_type", "str", True, "VARCHAR", "Funnel step, or 'unknown'."),
-        _c("product_id", "int", False, "BIGINT", "Product, required for product events."),
-        _c("event_ts", "timestamp", True, "TIMESTAMP", "When the event happened (UTC)."),
-        _c("event_value", "decimal", False, "DECIMAL(12,2)", "Order value of a purchase."),
+        ColumnSpec("event_id", "int", True, "BIGINT", "Key of the event."),
+        ColumnSpec("session_id", "str", True, "VARCHAR", "Click-stream session."),
+        ColumnSpec("user_id", "int", False, "BIGINT", "User, NULL for anonymous visitors."),
+        ColumnSpec("event_type", "str", True, "VARCHAR", "Funnel step, or 'unknown'."),
+        ColumnSpec("product_id", "int", False, "BIGINT", "Product, required for product events."),
+        ColumnSpec("event_ts", "timestamp", True, "TIMESTAMP", "When the event happened (UTC)."),
+        ColumnSpec("event_value", "decimal", False, "DECIMAL(12,2)", "Order value of a purchase."),
     ),
     key="event_id",
 )
 REVIEWS = TableSpec(
     "reviews",
     (
-        _c("review_id", "int", True, "BIGINT", "Key of the review."),
-        _c("product_id", "int", True, "BIGINT", "Product reviewed."),
-        _c("user_id", "int", True, "BIGINT", "Author."),
-        _c("rating", "int", True, "INTEGER", "Stars, 1 to 5."),
-        _c("review_text", "str", False, "VARCHAR", "Free text, may hold commas, quotes, newlines."),
-        _c("review_date", "date", True, "DATE", "Day the review was written."),
-        _c("helpful_votes", "int", True, "INTEGER", "Helpful votes (>= 0)."),
+        ColumnSpec("review_id", "int", True, "BIGINT", "Key of the review."),
+        ColumnSpec("product_id", "int", True, "BIGINT", "Product reviewed."),
+        ColumnSpec("user_id", "int", True, "BIGINT", "Author."),
+        ColumnSpec("rating", "int", True, "INTEGER", "Stars, 1 to 5."),
+        ColumnSpec(
+            "review_text", "str", False, "VARCHAR", "Free text, may hold commas, quotes, newlines."
+        ),
+        ColumnSpec("review_date", "date", True, "DATE", "Day the review was written."),
+        ColumnSpec("helpful_votes", "int", True, "INTEGER", "Helpful votes (>= 0)."),
     ),
     key="review_id",
 )

@@ -37,7 +37,7 @@ from ..contract import (
 )
 from ..schemas import STAGED_MODELS, StgLoadAudit, StgQuarantine, conform, model_columns
 from ..slices import Relation, sql_inputs
-from ..warehouse import fetch_frame
+from ..warehouse import fetch_frame, quote_ident
 
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 _INT_PATTERN = r"[+-]?[0-9]{1,18}"
@@ -46,22 +46,18 @@ _DATE_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
 _TS_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 
 
-def _q(name: str) -> str:
-    return '"' + name + '"'
-
-
 def _lit(value: str) -> str:
     """A SQL string literal for a constant that comes from the contract (never from data)."""
     return "'" + value.replace("'", "''") + "'"
 
 
 def _text(col: str) -> str:
-    return f"NULLIF(trim({_q(col)}), '')"
+    return f"NULLIF(trim({quote_ident(col)}), '')"
 
 
 def _typed(column: ColumnSpec) -> str:
     """SQL turning the trimmed text of ``column`` into its contract type, NULL if unparseable."""
-    t = _q(f"{column.name}__t")
+    t = _trimmed(column.name)
     if column.kind == "int":
         return f"CASE WHEN regexp_full_match({t}, '{_INT_PATTERN}') THEN CAST({t} AS BIGINT) END"
     if column.kind == "decimal":
@@ -82,8 +78,19 @@ def _typed(column: ColumnSpec) -> str:
     return t
 
 
-def _v(col: str) -> str:
-    return _q(f"{col}__v")
+# The staging statement derives three columns from each raw column ``c``: ``c__t`` its trimmed
+# text, ``c__v`` that text parsed to the contract type (NULL if unparseable) and ``c__o`` the
+# staged value (typed, or repaired text).
+def _trimmed(col: str) -> str:
+    return quote_ident(f"{col}__t")
+
+
+def _typed_value(col: str) -> str:
+    return quote_ident(f"{col}__v")
+
+
+def _staged(col: str) -> str:
+    return quote_ident(f"{col}__o")
 
 
 # Out-of-range rules per table: (column, SQL condition that is TRUE when the value is out of range).
@@ -91,35 +98,41 @@ def _v(col: str) -> str:
 _RANGES: dict[str, list[tuple[str, str]]] = {
     "users": [],
     "products": [
-        ("price", f"{_v('price')} <= 0"),
-        ("cost", f"{_v('cost')} < 0 OR {_v('cost')} >= {_v('price')}"),
-        ("supplier_id", f"{_v('supplier_id')} <= 0"),
+        ("price", f"{_typed_value('price')} <= 0"),
+        (
+            "cost",
+            f"{_typed_value('cost')} < 0 OR {_typed_value('cost')} >= {_typed_value('price')}",
+        ),
+        ("supplier_id", f"{_typed_value('supplier_id')} <= 0"),
     ],
     "orders": [
-        ("user_id", f"{_v('user_id')} <= 0"),
-        ("order_ts", f"{_v('order_ts')} < delivery_date"),
-        ("shipping_amount", f"{_v('shipping_amount')} < 0"),
-        ("order_amount", f"{_v('order_amount')} < 0"),
+        ("user_id", f"{_typed_value('user_id')} <= 0"),
+        ("order_ts", f"{_typed_value('order_ts')} < delivery_date"),
+        ("shipping_amount", f"{_typed_value('shipping_amount')} < 0"),
+        ("order_amount", f"{_typed_value('order_amount')} < 0"),
     ],
     "order_items": [
-        ("order_id", f"{_v('order_id')} <= 0"),
-        ("product_id", f"{_v('product_id')} <= 0"),
-        ("quantity", f"{_v('quantity')} < 1 OR {_v('quantity')} > 2147483647"),
-        ("unit_price", f"{_v('unit_price')} <= 0"),
-        ("discount", f"{_v('discount')} < 0 OR {_v('discount')} >= 1"),
+        ("order_id", f"{_typed_value('order_id')} <= 0"),
+        ("product_id", f"{_typed_value('product_id')} <= 0"),
+        ("quantity", f"{_typed_value('quantity')} < 1 OR {_typed_value('quantity')} > 2147483647"),
+        ("unit_price", f"{_typed_value('unit_price')} <= 0"),
+        ("discount", f"{_typed_value('discount')} < 0 OR {_typed_value('discount')} >= 1"),
     ],
     "events": [
-        ("user_id", f"{_v('user_id')} <= 0"),
-        ("product_id", f"{_v('product_id')} <= 0"),
-        ("event_ts", f"{_v('event_ts')} < delivery_date - INTERVAL 1 DAY"),
-        ("event_value", f"{_v('event_value')} < 0"),
+        ("user_id", f"{_typed_value('user_id')} <= 0"),
+        ("product_id", f"{_typed_value('product_id')} <= 0"),
+        ("event_ts", f"{_typed_value('event_ts')} < delivery_date - INTERVAL 1 DAY"),
+        ("event_value", f"{_typed_value('event_value')} < 0"),
     ],
     "reviews": [
-        ("product_id", f"{_v('product_id')} <= 0"),
-        ("user_id", f"{_v('user_id')} <= 0"),
-        ("rating", f"{_v('rating')} < 1 OR {_v('rating')} > 5"),
-        ("review_date", f"{_v('review_date')} < delivery_date"),
-        ("helpful_votes", f"{_v('helpful_votes')} < 0 OR {_v('helpful_votes')} > 2147483647"),
+        ("product_id", f"{_typed_value('product_id')} <= 0"),
+        ("user_id", f"{_typed_value('user_id')} <= 0"),
+        ("rating", f"{_typed_value('rating')} < 1 OR {_typed_value('rating')} > 5"),
+        ("review_date", f"{_typed_value('review_date')} < delivery_date"),
+        (
+            "helpful_votes",
+            f"{_typed_value('helpful_votes')} < 0 OR {_typed_value('helpful_votes')} > 2147483647",
+        ),
     ],
 }
 # Columns whose value may not lie after the end of the delivery day.
@@ -136,7 +149,7 @@ _FUTURE: dict[str, list[str]] = {
 def _output(spec: TableSpec, column: ColumnSpec) -> str:
     """SQL for a staged column: typed value, or repaired text (trim, canonical case)."""
     enum = ENUMERATIONS.get((spec.name, column.name))
-    t = _q(f"{column.name}__t")
+    t = _trimmed(column.name)
     if enum is not None:
         cases = " ".join(f"WHEN {_lit(v.lower())} THEN {_lit(v)}" for v in enum)
         return f"CASE lower({t}) {cases} ELSE {_lit(UNKNOWN)} END"
@@ -144,7 +157,7 @@ def _output(spec: TableSpec, column: ColumnSpec) -> str:
         return f"CASE WHEN regexp_full_match(lower({t}), '{EMAIL_PATTERN}') THEN lower({t}) END"
     if column.name == "country":
         return f"upper({t})"
-    return _v(column.name)
+    return _typed_value(column.name)
 
 
 def complete_audit(audit: pd.DataFrame, tables: list[str], days: list) -> pd.DataFrame:
@@ -157,7 +170,7 @@ def complete_audit(audit: pd.DataFrame, tables: list[str], days: list) -> pd.Dat
         }
     )
     counts = [c for c in model_columns(StgLoadAudit) if c not in ("table_name", "delivery_date")]
-    filled = ", ".join(f"coalesce(a.{_q(c)}, 0) AS {_q(c)}" for c in counts)
+    filled = ", ".join(f"coalesce(a.{quote_ident(c)}, 0) AS {quote_ident(c)}" for c in counts)
     with sql_inputs({"audit": audit, "grid": grid}) as con:
         out = fetch_frame(
             con,
@@ -181,22 +194,22 @@ class StageResult:
 def stage_sql(spec: TableSpec, with_order_keys: bool = False) -> str:
     """The statement that classifies every raw row of ``spec`` (see the module docstring)."""
     cols = spec.columns
-    texts = ", ".join(f"{_text(c.name)} AS {_q(c.name + '__t')}" for c in cols)
-    typed = ", ".join(f"{_typed(c)} AS {_v(c.name)}" for c in cols)
-    content = ", ".join(_q(c.name) for c in cols)
-    key = _v(spec.key)
-    version = f", {_q(spec.version_column + '__t')}" if spec.version_column else ""
+    texts = ", ".join(f"{_text(c.name)} AS {_trimmed(c.name)}" for c in cols)
+    typed = ", ".join(f"{_typed(c)} AS {_typed_value(c.name)}" for c in cols)
+    content = ", ".join(quote_ident(c.name) for c in cols)
+    key = _typed_value(spec.key)
+    version = f", {_trimmed(spec.version_column)}" if spec.version_column else ""
 
     reasons = [
         f"WHEN parse_error IS NOT NULL THEN {_lit(MALFORMED_LINE)}",
-        f"WHEN {_q(spec.key + '__t')} IS NULL THEN {_lit(NULL_KEY)}",
+        f"WHEN {_trimmed(spec.key)} IS NULL THEN {_lit(NULL_KEY)}",
         f"WHEN {key} IS NULL OR {key} <= 0 THEN {_lit(BAD_KEY)}",
         f"WHEN _key_rank > 1 THEN {_lit(DUPLICATE_KEY)}",
     ]
     for c in cols:
         if c.name == spec.key:
             continue
-        t, v = _q(c.name + "__t"), _v(c.name)
+        t, v = _trimmed(c.name), _typed_value(c.name)
         bad = f"({t} IS NOT NULL AND {v} IS NULL)"
         if c.required:
             bad = f"{t} IS NULL OR {bad}"
@@ -207,9 +220,8 @@ def stage_sql(spec: TableSpec, with_order_keys: bool = False) -> str:
     for column, condition in _RANGES[spec.name]:
         reasons.append(f"WHEN {condition} THEN {_lit(out_of_range(column))}")
     for column in _FUTURE[spec.name]:
-        reasons.append(
-            f"WHEN {_v(column)} >= delivery_date + INTERVAL 1 DAY THEN {_lit(FUTURE_TIMESTAMP)}"
-        )
+        future = f"{_typed_value(column)} >= delivery_date + INTERVAL 1 DAY"
+        reasons.append(f"WHEN {future} THEN {_lit(FUTURE_TIMESTAMP)}")
     orphan_join = ""
     if with_order_keys:
         reasons.append(f"WHEN _order.order_id IS NULL THEN {_lit(ORPHAN_LINE)}")
@@ -221,18 +233,19 @@ def stage_sql(spec: TableSpec, with_order_keys: bool = False) -> str:
     string_cols = [c for c in cols if c.kind == "str"]
     enum_cols = [c for c in cols if (spec.name, c.name) in ENUMERATIONS]
     repaired = " OR ".join(
-        f"({_q(c.name)} IS NOT NULL AND {_q(c.name)} <> coalesce({_q(c.name + '__o')}, ''))"
-        + (f" AND {_q(c.name + '__o')} <> {_lit(UNKNOWN)}" if c in enum_cols else "")
-        + (f" AND {_q(c.name + '__o')} IS NOT NULL" if c.name == "email" else "")
+        f"({quote_ident(c.name)} IS NOT NULL "
+        f"AND {quote_ident(c.name)} <> coalesce({_staged(c.name)}, ''))"
+        + (f" AND {_staged(c.name)} <> {_lit(UNKNOWN)}" if c in enum_cols else "")
+        + (f" AND {_staged(c.name)} IS NOT NULL" if c.name == "email" else "")
         for c in string_cols
     )
-    unknown = " OR ".join(f"{_q(c.name + '__o')} = {_lit(UNKNOWN)}" for c in enum_cols)
+    unknown = " OR ".join(f"{_staged(c.name)} = {_lit(UNKNOWN)}" for c in enum_cols)
     invalid_email = (
-        f"email__t IS NOT NULL AND {_q('email__o')} IS NULL"
+        f"email__t IS NOT NULL AND {_staged('email')} IS NULL"
         if any(c.name == "email" for c in cols)
         else "false"
     )
-    outputs_o = ", ".join(f"{_output(spec, c)} AS {_q(c.name + '__o')}" for c in cols)
+    outputs_o = ", ".join(f"{_output(spec, c)} AS {_staged(c.name)}" for c in cols)
     return f"""
         WITH t AS (
             SELECT *, {texts}
@@ -280,7 +293,7 @@ def stage_table(
                 "AS delivery_date, CAST(order_id AS BIGINT) AS order_id FROM staged_orders"
             )
         con.execute(f"CREATE TEMP TABLE classified AS {stage_sql(spec, with_orders)}")
-        staged_cols = ", ".join(f"{_q(c.name + '__o')} AS {_q(c.name)}" for c in spec.columns)
+        staged_cols = ", ".join(f"{_staged(c.name)} AS {quote_ident(c.name)}" for c in spec.columns)
         extra = ""
         if spec.name == "events":
             extra = ", CAST(event_ts__v AS DATE) < delivery_date AS is_late_arrival"
@@ -290,7 +303,7 @@ def stage_table(
             "FROM classified WHERE _copy = 1 AND _reason IS NULL "
             "ORDER BY delivery_date, source_file, line_number",
         )
-        raw_json = ", ".join(f"{_lit(c.name)}, {_q(c.name)}" for c in spec.columns)
+        raw_json = ", ".join(f"{_lit(c.name)}, {quote_ident(c.name)}" for c in spec.columns)
         quarantine = fetch_frame(
             con,
             f"SELECT {_lit(spec.name)} AS table_name, delivery_date, source_file, line_number, "
