@@ -275,6 +275,24 @@ def build_daily_schedule(
 # --------------------------------------------------------------------------------------------
 # Declarative automation
 # --------------------------------------------------------------------------------------------
+def upstream_blocking_checks_passed() -> dg.AutomationCondition:
+    """No materialized upstream partition has a blocking check that has not passed.
+
+    Not Dagster's ``all_deps_blocking_checks_passed()``: it maps each dependency's *passing*
+    partitions down to the asset, so a dimension reading every staged day (or the funnel reading
+    two days) passed as soon as ANY of those days passed, and a day with a failed key check did
+    not hold it back (``test_automation_evaluated.py``). Checks of partitions requested in the
+    same tick count as passed, as in Dagster's condition.
+    """
+    ac = dg.AutomationCondition
+    not_passed = ac.any_checks_match(
+        ~(ac.check_passed() | ac.will_be_requested()), blocking_only=True
+    ).with_label("a blocking check not passed")
+    return (~ac.any_deps_match(~ac.missing() & not_passed)).with_label(
+        "upstream blocking checks passed"
+    )
+
+
 def after_upstream_condition() -> dg.AutomationCondition:
     """Unpartitioned assets: after any upstream update, once upstream blocking checks passed.
 
@@ -286,7 +304,7 @@ def after_upstream_condition() -> dg.AutomationCondition:
         (ac.newly_missing() | ac.any_deps_updated()).since_last_handled()
         & ~ac.any_deps_in_progress()
         & ~ac.in_progress()
-        & ac.all_deps_blocking_checks_passed()
+        & upstream_blocking_checks_passed()
     ).with_label("after upstream updates, blocking checks passed")
 
 
@@ -298,7 +316,7 @@ def late_data_condition() -> dg.AutomationCondition:
         ac.any_deps_updated().since_last_handled()
         & ~ac.any_deps_in_progress()
         & ~ac.in_progress()
-        & ac.all_deps_blocking_checks_passed()
+        & upstream_blocking_checks_passed()
     ).with_label("late data arrived, blocking checks passed")
 
 

@@ -12,21 +12,15 @@ from pathlib import Path
 
 import dagster as dg
 
-from .test_daemon_e2e import FINISHED, START, covered_days, run_spans, running_platform, sensor_runs
+from .test_daemon_e2e import START, covered_days, run_spans, running_platform, sensor_runs
 
 
 def test_runs_submitted_at_once_are_queued_and_all_succeed(tmp_path: Path) -> None:
     days = [START + timedelta(days=i) for i in (0, 2, 4)]
     with running_platform(tmp_path, days=5, last_partition=days[-1]) as p:
-        p.deliver(*days)
-        p.wait_until(
-            "three sensor runs to finish",
-            lambda runs: (
-                len(sensor_runs(runs)) == 3 and all(r.status in FINISHED for r in sensor_runs(runs))
-            ),
-        )
-        runs = sensor_runs(p.runs())
-        spans = run_spans(p, runs)
+        snap = p.wait_idle(after=p.deliver(*days))  # fails at once if a run fails
+        runs = sensor_runs(snap.runs)
+        spans = run_spans(snap)  # the sensor's runs and any automation run after them
         logs = p.log.read_text(errors="replace")
 
     assert [r.status for r in runs] == [dg.DagsterRunStatus.SUCCESS] * 3, logs[-3000:]

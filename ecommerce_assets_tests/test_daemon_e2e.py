@@ -1,9 +1,15 @@
 """End to end with the real daemon: deliveries dropped into the landing zone are picked up by the
-landing-zone sensor, queued, run and written to the warehouse.
+landing-zone sensor, queued, run and written to the warehouse; the sensor's cursor survives a
+restart of the daemon.
 
 A temporary DAGSTER_HOME uses the project's ``dagster_home/dagster.yaml`` (its run queue limits)
 with storage moved into the test folder; ``dagster-daemon run`` is started on this machine only and
 its process group is always terminated.
+
+Waits have no deadline of their own: they poll the instance until the state waited for is there
+(every run finished, and after the last one a tick of each run-launching sensor that requested
+nothing), and fail at once when a run fails or the daemon exits. The only hard limit is
+pytest-timeout (pyproject); when it fires, the runs, the ticks and the daemon log are printed.
 """
 
 import contextlib
@@ -14,9 +20,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -25,21 +31,57 @@ import duckdb
 import pytest
 import yaml
 
-from ecommerce_assets.automation import LANDING_SENSOR, TRIGGER_TAG
+# Private: tick and backfill records have no public types; the daemon's own state is read here.
+from dagster._core.execution.backfill import BulkActionStatus
+from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
+
+from ecommerce_assets.automation import AUTOMATION_SENSOR, LANDING_SENSOR, TRIGGER_TAG, parse_cursor
 from ecommerce_assets.generate import generate_landing_zone, release_day
 
 ROOT = Path(__file__).resolve().parents[1]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
 START = date(2024, 1, 1)
-WAIT_S = 300.0  # runs take ~30-50 s each under the daemon on 2 cores
+SENSOR_INTERVAL_S = 2  # ECOMMERCE_SENSOR_INTERVAL: the landing sensor's minimum interval here
+POLL_S = SENSOR_INTERVAL_S / 2  # the instance is read twice per landing-sensor interval
+RUN_LAUNCHERS = (LANDING_SENSOR, AUTOMATION_SENSOR)  # the sensors that launch runs
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
+FAILED = FINISHED - {dg.DagsterRunStatus.SUCCESS}
 
 pytestmark = pytest.mark.skipif(not DAEMON.exists(), reason="dagster-daemon not installed")
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """The instance's runs, and the ticks of the run-launching sensors since some time."""
+
+    records: list[dg.RunRecord]
+    ticks: dict[str, list[InstigatorTick]]
+    backfills_in_progress: int
+
+    @property
+    def runs(self) -> list[dg.DagsterRun]:
+        """Oldest first."""
+        return [r.dagster_run for r in sorted(self.records, key=lambda r: r.create_timestamp)]
+
+    def idle_since(self, after: float) -> bool:
+        """Every run finished, and each run-launching sensor ticked after both ``after`` and the
+        last run's end without requesting anything: nothing is running and nothing is due."""
+        if self.backfills_in_progress:
+            return False
+        if any(r.dagster_run.status not in FINISHED for r in self.records):
+            return False
+        since = max([after, *(r.end_time or 0.0 for r in self.records)])
+        for name in RUN_LAUNCHERS:
+            later = {t.status for t in self.ticks.get(name, []) if t.timestamp > since}
+            # A failed tick requested nothing; the next one is what counts.
+            if TickStatus.SKIPPED not in later or later & {TickStatus.STARTED, TickStatus.SUCCESS}:
+                return False
+        return True
+
+
 @dataclass
 class Platform:
-    """A generated source of deliveries, an empty landing zone and a running daemon."""
+    """A generated source of deliveries, an empty landing zone and the daemon serving them."""
 
     root: Path
     source: Path
@@ -47,43 +89,89 @@ class Platform:
     warehouse: Path
     home: Path
     log: Path
+    workspace: Path
+    env: dict[str, str]
+    daemon: subprocess.Popen | None = field(default=None, repr=False)
 
-    def deliver(self, *days: date) -> None:
+    def deliver(self, *days: date) -> float:
+        """Release ``days`` into the landing zone; the time after the last ``_SUCCESS``."""
         for day in days:
             release_day(self.source / day.isoformat(), self.landing / day.isoformat())
+        return time.time()
+
+    def stamp(self, day: date) -> int:
+        """The delivery's ``_SUCCESS`` mtime, as the sensor's cursor records it."""
+        return (self.landing / day.isoformat() / "_SUCCESS").stat().st_mtime_ns
+
+    def start_daemon(self) -> float:
+        """Start ``dagster-daemon run`` (its own process group); the time it was started."""
+        assert self.daemon is None, "the daemon is already running"
+        with self.log.open("ab") as log:
+            self.daemon = subprocess.Popen(
+                [str(DAEMON), "run", "-w", str(self.workspace)],
+                cwd=self.root,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own process group: code server and runs stop with it
+            )
+        return time.time()
+
+    def stop_daemon(self) -> None:
+        if self.daemon is not None:
+            stop_group(self.daemon)
+            self.daemon = None
 
     def instance(self) -> dg.DagsterInstance:
         return dg.DagsterInstance.from_config(str(self.home))
 
-    def runs(self) -> list[dg.DagsterRun]:
+    def snapshot(self, after: float = 0.0) -> Snapshot:
+        """Runs, and the run-launching sensors' ticks that started after ``after``."""
         with self.instance() as instance:
-            return list(instance.get_runs())
+            records = list(instance.get_run_records())
+            ticks = {
+                state.instigator_name: list(
+                    instance.get_ticks(state.instigator_origin_id, state.selector_id, after=after)
+                )
+                for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+                if state.instigator_name in RUN_LAUNCHERS
+            }
+            backfills = instance.get_backfills(status=BulkActionStatus.REQUESTED)
+        return Snapshot(records, ticks, len(backfills))
 
-    def wait_until(self, what: str, done: Callable[[list[dg.DagsterRun]], bool]) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while time.monotonic() < deadline:
-            runs = self.runs()
-            if done(runs):
-                return
-            time.sleep(1.0)
-        tail = self.log.read_text(errors="replace")[-4000:]
-        summary = [(r.job_name, r.status.value, dict(r.tags)) for r in self.runs()]
-        pytest.fail(f"timed out waiting for {what}; runs: {summary}\ndaemon log tail:\n{tail}")
+    def landing_cursor(self) -> dict[str, int]:
+        """The landing sensor's cursor as stored in the instance."""
+        with self.instance() as instance:
+            states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
+        (state,) = [s for s in states if s.instigator_name == LANDING_SENSOR]
+        return parse_cursor(state.instigator_data.cursor if state.instigator_data else None)
 
-    def wait_idle(self, min_runs: int) -> list[dg.DagsterRun]:
-        """Wait for at least ``min_runs`` runs, all finished, and quiet for a few seconds (the
-        automation sensor may follow a sensor run with its own)."""
-        quiet_since: list[float] = []
+    def wait_idle(self, after: float) -> Snapshot:
+        """Poll until idle since ``after`` (``Snapshot.idle_since``); fail at once if a run fails
+        or the daemon exits. A failed tick is retried by the daemon (and shown in the report)."""
+        while True:
+            snap = self.snapshot(after)
+            failed = [
+                (r.run_id, r.job_name, r.status.value) for r in snap.runs if r.status in FAILED
+            ]
+            if failed:
+                pytest.fail(f"runs failed: {failed}")
+            if self.daemon is None or self.daemon.poll() is not None:
+                pytest.fail("the daemon is not running")
+            if snap.idle_since(after):
+                return snap
+            time.sleep(POLL_S)
 
-        def idle(runs: list[dg.DagsterRun]) -> bool:
-            if len(runs) >= min_runs and all(r.status in FINISHED for r in runs):
-                quiet_since.append(time.monotonic())
-                return quiet_since[-1] - quiet_since[0] >= 8.0
-            quiet_since.clear()
-            return False
-
-        self.wait_until(f"{min_runs}+ finished runs and a quiet queue", idle)
-        return self.runs()
+    def report(self) -> str:
+        """Runs, recent ticks and the daemon log's tail: what a failed wait prints."""
+        snap = self.snapshot()
+        runs = [(r.job_name, r.status.value, dict(r.tags)) for r in snap.runs]
+        ticks = {
+            name: [(t.status.value, list(t.run_keys), t.skip_reason, t.error) for t in ts[:5]]
+            for name, ts in snap.ticks.items()
+        }
+        tail = self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+        return f"runs: {runs}\nlatest ticks: {ticks}\ndaemon log tail:\n{tail}"
 
     def query(self, sql: str) -> list[tuple]:
         with duckdb.connect(str(self.warehouse), read_only=True) as con:
@@ -110,7 +198,10 @@ def write_home(home: Path) -> None:
 
 @contextmanager
 def running_platform(root: Path, *, days: int, last_partition: date) -> Iterator[Platform]:
-    """Generate ``days`` deliveries (not yet delivered), start the daemon, stop it at the end."""
+    """Generate ``days`` deliveries (not yet delivered), start the daemon, stop it at the end.
+
+    On any failure (a failed wait, pytest-timeout) the runs, ticks and daemon log are printed.
+    """
     source, landing = root / "source", root / "landing"
     generate_landing_zone(source, seed=11, scale=0.05, start=START, days=days, clean=True)
     landing.mkdir()
@@ -132,32 +223,28 @@ def running_platform(root: Path, *, days: int, last_partition: date) -> Iterator
             }
         )
     )
-    platform = Platform(root, source, landing, root / "warehouse.duckdb", home, root / "daemon.log")
+    warehouse = root / "warehouse.duckdb"
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "ECOMMERCE_LANDING_DIR": str(landing),
-        "ECOMMERCE_WAREHOUSE": str(platform.warehouse),
+        "ECOMMERCE_WAREHOUSE": str(warehouse),
         "ECOMMERCE_PARTITIONS_END": last_partition.isoformat(),
-        "ECOMMERCE_SENSOR_INTERVAL": "2",
+        "ECOMMERCE_SENSOR_INTERVAL": str(SENSOR_INTERVAL_S),
         "PATH": f"{DAEMON.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.pop("ECOMMERCE_ALERT_WEBHOOK", None)
+    platform = Platform(root, source, landing, warehouse, home, root / "daemon.log", workspace, env)
     with platform.instance() as instance:  # create the storage first: no migration race
         instance.get_runs(limit=1)
-    with platform.log.open("wb") as log:
-        proc = subprocess.Popen(
-            [str(DAEMON), "run", "-w", str(workspace)],
-            cwd=root,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: code server and runs stop with it
-        )
+    platform.start_daemon()
     try:
         yield platform
+    except BaseException:
+        print(platform.report())
+        raise
     finally:
-        stop_group(proc)
+        platform.stop_daemon()
 
 
 def stop_group(proc: subprocess.Popen) -> None:
@@ -187,41 +274,37 @@ def covered_days(run: dg.DagsterRun) -> list[date]:
     return [a + timedelta(days=i) for i in range((b - a).days + 1)]
 
 
-def run_spans(p: Platform, runs: list[dg.DagsterRun]) -> list[tuple[float, float]]:
-    with p.instance() as instance:
-        records = instance.get_run_records(dg.RunsFilter(run_ids=[r.run_id for r in runs]))
-    return sorted((r.start_time or 0.0, r.end_time or 0.0) for r in records)
+def run_spans(snap: Snapshot) -> list[tuple[float, float]]:
+    """(start, end) of every run, in start order."""
+    return sorted((r.start_time or 0.0, r.end_time or 0.0) for r in snap.records)
+
+
+def describe(snap: Snapshot) -> None:
+    """What ran (shown with ``-s`` or on failure)."""
+    t0 = min((r.start_time or 0.0 for r in snap.records), default=0.0)
+    for r in sorted(snap.records, key=lambda r: r.create_timestamp):
+        run = r.dagster_run
+        tags = {k: v for k, v in run.tags.items() if "/" in k and "dagster/code" not in k}
+        span = (round((r.start_time or 0.0) - t0, 1), round((r.end_time or 0.0) - t0, 1))
+        print(run.job_name, run.status.value, span, sorted(run.asset_selection or []), tags)
 
 
 def test_sensor_runs_new_deliveries_through_the_daemon(tmp_path: Path) -> None:
-    t0 = time.monotonic()
+    """Days 1 and 3 delivered at once, then day 2: each is requested exactly once, the queue
+    runs everything one run at a time, and the warehouse holds exactly the delivered rows."""
     days = [START + timedelta(days=i) for i in range(3)]
     with running_platform(tmp_path, days=3, last_partition=days[-1]) as p:
-        # Days 1 and 3 at once: two runs requested in one tick, queued together.
-        p.deliver(days[0], days[2])
-        p.wait_until(
-            "the sensor's runs of the first deliveries to succeed",
-            lambda runs: (
-                sum(r.status == dg.DagsterRunStatus.SUCCESS for r in sensor_runs(runs)) >= 2
-            ),
-        )
-        t1 = time.monotonic()
-        p.deliver(days[1])
-        runs = p.wait_idle(min_runs=3)
-        print(f"first runs after {t1 - t0:.0f}s, idle after {time.monotonic() - t0:.0f}s")
-        for r in runs:
-            print(r.job_name, r.status.value, {k: v for k, v in r.tags.items() if "/" in k})
-        spans = run_spans(p, runs)
-        print([(round(a - spans[0][0], 1), round(b - spans[0][0], 1)) for a, b in spans])
+        # Days 1 and 3 at once: two blocks, two runs requested in one tick, queued together.
+        first = p.wait_idle(after=p.deliver(days[0], days[2]))
+        snap = p.wait_idle(after=p.deliver(days[1]))
+        describe(snap)
 
-    failed = [(r.run_id, r.job_name, r.status.value) for r in runs if r.status in FINISHED]
-    failed = [f for f in failed if f[2] != "SUCCESS"]
-    assert not failed, failed
-    by_sensor = sensor_runs(runs)
-    requested = sorted(d for r in by_sensor for d in covered_days(r))
-    assert requested == days  # each delivery requested exactly once
-    assert all(r.tags.get("ecommerce/warehouse") for r in runs)
+    assert [covered_days(r) for r in sensor_runs(first.runs)] == [[days[0]], [days[2]]]
+    assert [covered_days(r) for r in sensor_runs(snap.runs)] == [[days[0]], [days[2]], [days[1]]]
+    assert {r.status for r in snap.runs} == {dg.DagsterRunStatus.SUCCESS}
+    assert all(r.tags.get("ecommerce/warehouse") for r in snap.runs)
     # The run queue ran them one at a time: no two runs overlapped (one DuckDB writer).
+    spans = run_spans(snap)
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start >= end, spans
     counts = dict(
@@ -232,3 +315,44 @@ def test_sensor_runs_new_deliveries_through_the_daemon(tmp_path: Path) -> None:
     assert facts == 3
     dims = p.query("SELECT count(*) FROM marts.dim_users")[0][0]
     assert dims > 1
+
+
+def test_landing_sensor_cursor_survives_a_daemon_restart(tmp_path: Path) -> None:
+    """Day 1 is delivered and run; the daemon stops; day 2 is delivered while it is down. After
+    the restart the sensor, its cursor read back from the instance, requests day 2 and does
+    not request day 1 again; the automation sensor then re-runs funnel day 1 (late events)."""
+    day1, day2 = START, START + timedelta(days=1)
+    with running_platform(tmp_path, days=2, last_partition=day2) as p:
+        before = p.wait_idle(after=p.deliver(day1))
+        p.stop_daemon()
+        stored = p.landing_cursor()
+        delivered = p.deliver(day2)
+        restarted = p.start_daemon()
+        snap = p.wait_idle(after=delivered)
+        describe(snap)
+        final = p.landing_cursor()
+        stamps = {day.isoformat(): p.stamp(day) for day in (day1, day2)}
+
+    assert [covered_days(r) for r in sensor_runs(before.runs)] == [[day1]]
+    assert stored == {day1.isoformat(): stamps[day1.isoformat()]}
+    runs = sensor_runs(snap.runs)
+    assert [covered_days(r) for r in runs] == [[day1], [day2]]
+    created = {r.dagster_run.run_id: r.create_timestamp.timestamp() for r in snap.records}
+    assert created[runs[0].run_id] < delivered < restarted < created[runs[1].run_id]
+    # Every landing tick since the restart: one requested day 2 (its run key names the day),
+    # none requested day 1 again.
+    requested = [list(t.run_keys) for t in snap.ticks[LANDING_SENSOR] if t.run_keys]
+    assert len(requested) == 1 and len(requested[0]) == 1
+    assert requested[0][0].startswith(f"{day2}..{day2}@{stamps[day2.isoformat()]}:")
+    assert final == stamps
+    # Day 2 carries day 1's late events: the automation sensor re-ran funnel day 1, only that.
+    automated = [r for r in snap.runs if r.tags.get("dagster/sensor_name") == AUTOMATION_SENSOR]
+    assert [(r.asset_selection, r.tags.get("dagster/partition")) for r in automated] == [
+        ({dg.AssetKey("agg_conversion_funnel")}, day1.isoformat())
+    ]
+    assert len(snap.runs) == len(runs) + len(automated)
+    assert {r.status for r in snap.runs} == {dg.DagsterRunStatus.SUCCESS}
+    counts = dict(
+        p.query("SELECT delivery_date, count(*) FROM staging.stg_orders GROUP BY 1 ORDER BY 1")
+    )
+    assert counts == {day: p.staged(day) for day in (day1, day2)}
