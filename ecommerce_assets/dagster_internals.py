@@ -8,6 +8,12 @@ from typing import Any
 
 import dagster as dg
 
+# The status of an asset check's latest execution on a partition (``blocking.py`` reads it from
+# ``get_asset_check_partition_info``): no public export; the enum's values are stable strings.
+from dagster._core.storage.asset_check_execution_record import (
+    AssetCheckExecutionRecordStatus as AssetCheckExecutionRecordStatus,
+)
+
 
 def add_partition_metadata(
     step: Any, asset_key: dg.AssetKey, by_partition: dict[str, dict[str, Any]]
@@ -36,3 +42,19 @@ def add_partition_metadata(
         handle = AssetMetadataHandle(asset_key=asset_key, partition_key=key)
         merged[handle] = {**merged.get(handle, {}), **metadata}
     step._metadata_accumulator = OutputMetadataAccumulator(per_output_metadata=merged)
+
+
+def keys_in_job(step: Any) -> tuple[set[dg.AssetKey], set[dg.AssetCheckKey]]:
+    """The assets and asset checks the running step's job executes (a subset job: only those).
+
+    Why: neither the run's selection nor the job's ``asset_selection`` says it for a run
+    executed in process (both empty or None for a subset); the job's asset layer holds exactly
+    the (subsetted) definitions it executes (``AssetLayer.data``: public fields of a class
+    Dagster does not export).
+    """
+    assets: set[dg.AssetKey] = set()
+    checks: set[dg.AssetCheckKey] = set()
+    for data in step.job_def.asset_layer.data:
+        assets |= set(data.assets_def.keys)
+        checks |= set(data.assets_def.check_keys)
+    return assets, checks

@@ -57,7 +57,9 @@ def _build(settings: Settings) -> dg.Definitions:
             WAREHOUSE: warehouse,
             # The I/O manager opens the same file with the same lock wait as ``warehouse``.
             WAREHOUSE_IO: DuckDBWarehouseIOManager(
-                database=warehouse.database, lock_timeout_s=warehouse.lock_timeout_s
+                database=warehouse.database,
+                lock_timeout_s=warehouse.lock_timeout_s,
+                blocking_checks=_blocking_checks(checks),
             ),
         },
         # One process per run: DuckDB allows a single writer process, and in-process steps avoid
@@ -66,6 +68,16 @@ def _build(settings: Settings) -> dg.Definitions:
     )
     # Declarative automation for what is not partitioned by delivery (automation.py).
     return apply_automation(defs)
+
+
+def _blocking_checks(checks: list[dg.AssetChecksDefinition]) -> dict[str, list[str]]:
+    """Each asset's blocking checks, by name (what its readers wait for across runs)."""
+    out: dict[str, list[str]] = {}
+    for definition in checks:
+        for spec in definition.check_specs:
+            if spec.blocking:
+                out.setdefault(spec.asset_key.to_user_string(), []).append(spec.name)
+    return {asset: sorted(names) for asset, names in out.items()}
 
 
 def _partitioned(assets: list[dg.AssetsDefinition]) -> set[str]:

@@ -22,6 +22,7 @@ import pandas as pd
 import pyarrow
 import pyarrow.compute as pc
 
+from .blocking import refuse_failed_upstream
 from .dagster_internals import add_partition_metadata
 from .resources import Warehouse
 from .slices import DailyFrames, WarehouseSlice
@@ -281,6 +282,9 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
     database: str
     lock_timeout_s: float = 60.0
     preview_rows: int = 5
+    # Asset name -> its blocking checks: an input whose days failed one in an earlier run is
+    # refused (``blocking.py``). ``definitions.py`` fills it from the checks it builds.
+    blocking_checks: dict[str, list[str]] = {}  # noqa: RUF012 (pydantic copies it per instance)
 
     @property
     def warehouse(self) -> Warehouse:
@@ -358,6 +362,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
         add_partition_metadata(context.step_context, context.asset_key, by_day)
 
     def load_input(self, context: dg.InputContext) -> WarehouseSlice:
+        refuse_failed_upstream(context, self.blocking_checks)
         upstream = context.upstream_output
         metadata = dict(upstream.definition_metadata or {}) if upstream else {}
         schema, table = self._identity(metadata, context.asset_key)

@@ -66,7 +66,7 @@ from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 from ecommerce_assets.warehouse import connect
 
-from .conftest import START, Built, make_built
+from .conftest import START, Built, make_built, project_instance
 
 D1, D2, D3 = START, START + timedelta(days=1), START + timedelta(days=2)
 Plant = Callable[[duckdb.DuckDBPyConnection], object]
@@ -548,3 +548,32 @@ def test_every_check_kind_has_a_case(base: Built) -> None:
                 test.split(".")[1] == name
                 and graph.get(dg.AssetKey(test.split(".")[0])).group_name == layer
             ), test
+
+
+def test_a_failed_blocking_check_holds_its_readers_back_in_later_runs(
+    base: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A UI backfill of every layer runs staging, then the facts, in separate runs: a staged day
+    that failed a blocking check in the first is refused by the second (named in the failure),
+    and served again once the day is re-staged and passes."""
+    landing, warehouse = _copy(base, tmp_path)
+    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    with project_instance(tmp_path, monkeypatch, batch_size=100) as instance:
+        with monkeypatch.context() as planted:
+            _plant_after_writes(planted, {"stg_orders": _sql(_twice("staging.stg_orders"))})
+            staged = materialize_days(
+                defs, D2, D3, instance=instance, selection="key:stg_orders", raise_on_error=False
+            )
+        assert not staged.success  # the blocking check failed on D3, in its own run
+        facts = materialize_days(
+            defs, D2, D3, instance=instance, selection="key:fact_orders", raise_on_error=False
+        )
+        assert not facts.success
+        assert facts.get_asset_materialization_events() == []
+        (failure,) = [e for e in facts.all_events if e.is_step_failure]
+        message = failure.step_failure_data.user_failure_data.description
+        assert f"stg_orders failed blocking checks (key_not_null_unique on {D3})" in message
+        # A run that checks stg_orders itself is Dagster's to judge: here it passes again.
+        assert materialize_days(defs, D3, D3, instance=instance, selection="key:stg_orders").success
+        again = materialize_days(defs, D2, D3, instance=instance, selection="key:fact_orders")
+        assert again.success
