@@ -100,6 +100,23 @@ def _orders_sql() -> str:
     """
 
 
+@contextmanager
+def _orders_with_users(
+    stg_orders: Relation, stg_order_items: Relation, dimensions: dict[str, Relation]
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection holding ``orders`` (typed) and ``orders_u`` (with the user version at order
+    time), what both order facts start from."""
+    with _connect(
+        {"stg_orders": stg_orders, "stg_order_items": stg_order_items, **dimensions}
+    ) as con:
+        con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
+        con.execute(
+            "CREATE TEMP TABLE orders_u AS "
+            + asof_sk_sql("orders", "user_id", "order_ts", "user_versions", "user_sk")
+        )
+        yield con
+
+
 def build_fact_orders(
     stg_orders: Relation,
     stg_order_items: Relation,
@@ -107,20 +124,9 @@ def build_fact_orders(
     dim_payment_method: Relation,
 ) -> pd.DataFrame:
     """One row per order: totals from its lines, user version at order time."""
-    with _connect(
-        {
-            "stg_orders": stg_orders,
-            "stg_order_items": stg_order_items,
-            "dim_users": dim_users,
-            "dim_payment_method": dim_payment_method,
-        }
-    ) as con:
-        con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
+    dimensions = {"dim_users": dim_users, "dim_payment_method": dim_payment_method}
+    with _orders_with_users(stg_orders, stg_order_items, dimensions) as con:
         con.execute(f"CREATE TEMP TABLE lines AS {_lines_sql()}")
-        con.execute(
-            "CREATE TEMP TABLE orders_u AS "
-            + asof_sk_sql("orders", "user_id", "order_ts", "user_versions", "user_sk")
-        )
         df = fetch_frame(
             con,
             f"""
@@ -161,20 +167,12 @@ def build_fact_order_items(
     dim_payment_method: Relation,
 ) -> pd.DataFrame:
     """One row per order line: product and user versions at order time, exact money, margin."""
-    with _connect(
-        {
-            "stg_orders": stg_orders,
-            "stg_order_items": stg_order_items,
-            "dim_users": dim_users,
-            "dim_products": dim_products,
-            "dim_payment_method": dim_payment_method,
-        }
-    ) as con:
-        con.execute(f"CREATE TEMP TABLE orders AS {_orders_sql()}")
-        con.execute(
-            "CREATE TEMP TABLE orders_u AS "
-            + asof_sk_sql("orders", "user_id", "order_ts", "user_versions", "user_sk")
-        )
+    dimensions = {
+        "dim_users": dim_users,
+        "dim_products": dim_products,
+        "dim_payment_method": dim_payment_method,
+    }
+    with _orders_with_users(stg_orders, stg_order_items, dimensions) as con:
         con.execute(
             f"""
             CREATE TEMP TABLE lines AS
@@ -208,25 +206,41 @@ def build_fact_order_items(
     return conform(df, FactOrderItems)
 
 
+@contextmanager
+def _linked(
+    name: str,
+    staged: Relation,
+    dimensions: tuple[Relation, Relation],
+    prepare: str,
+    ts: str,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection holding ``<name>_p``: the staged rows (``prepare``, reading
+    ``stg_<name>_df``) with the user and product versions valid at ``ts``."""
+    users, products = dimensions
+    inputs = {f"stg_{name}": staged, "dim_users": users, "dim_products": products}
+    with _connect(inputs) as con:
+        con.execute(f"CREATE TEMP TABLE {name} AS {prepare}")
+        con.execute(
+            f"CREATE TEMP TABLE {name}_u AS "
+            + asof_sk_sql(name, "user_id", ts, "user_versions", "user_sk")
+        )
+        con.execute(
+            f"CREATE TEMP TABLE {name}_p AS "
+            + asof_sk_sql(f"{name}_u", "product_id", ts, "product_versions", "product_sk")
+        )
+        yield con
+
+
 def build_fact_events(
     stg_events: Relation, dim_users: Relation, dim_products: Relation
 ) -> pd.DataFrame:
     """One row per event, with user and product versions at event time."""
-    with _connect(
-        {"stg_events": stg_events, "dim_users": dim_users, "dim_products": dim_products}
-    ) as con:
-        con.execute(
-            "CREATE TEMP TABLE events AS SELECT * REPLACE (CAST(event_ts AS TIMESTAMP) AS "
-            "event_ts, CAST(delivery_date AS DATE) AS delivery_date) FROM stg_events_df"
-        )
-        con.execute(
-            "CREATE TEMP TABLE events_u AS "
-            + asof_sk_sql("events", "user_id", "event_ts", "user_versions", "user_sk")
-        )
-        con.execute(
-            "CREATE TEMP TABLE events_p AS "
-            + asof_sk_sql("events_u", "product_id", "event_ts", "product_versions", "product_sk")
-        )
+    prepare = (
+        "SELECT * REPLACE (CAST(event_ts AS TIMESTAMP) AS event_ts, "
+        "CAST(delivery_date AS DATE) AS delivery_date) FROM stg_events_df"
+    )
+    dimensions = (dim_users, dim_products)
+    with _linked("events", stg_events, dimensions, prepare, "event_ts") as con:
         df = fetch_frame(
             con,
             f"""
@@ -247,23 +261,12 @@ def build_fact_reviews(
     stg_reviews: Relation, dim_users: Relation, dim_products: Relation
 ) -> pd.DataFrame:
     """One row per review; versions valid at the end of the review day."""
-    with _connect(
-        {"stg_reviews": stg_reviews, "dim_users": dim_users, "dim_products": dim_products}
-    ) as con:
-        con.execute(
-            "CREATE TEMP TABLE reviews AS SELECT *, CAST(review_date AS TIMESTAMP) "
-            "+ INTERVAL 1 DAY - INTERVAL 1 MICROSECOND AS as_of_ts "
-            "FROM (SELECT * REPLACE (CAST(review_date AS DATE) AS review_date, "
-            "CAST(delivery_date AS DATE) AS delivery_date) FROM stg_reviews_df)"
-        )
-        con.execute(
-            "CREATE TEMP TABLE reviews_u AS "
-            + asof_sk_sql("reviews", "user_id", "as_of_ts", "user_versions", "user_sk")
-        )
-        con.execute(
-            "CREATE TEMP TABLE reviews_p AS "
-            + asof_sk_sql("reviews_u", "product_id", "as_of_ts", "product_versions", "product_sk")
-        )
+    prepare = (
+        "SELECT *, CAST(review_date AS TIMESTAMP) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND "
+        "AS as_of_ts FROM (SELECT * REPLACE (CAST(review_date AS DATE) AS review_date, "
+        "CAST(delivery_date AS DATE) AS delivery_date) FROM stg_reviews_df)"
+    )
+    with _linked("reviews", stg_reviews, (dim_users, dim_products), prepare, "as_of_ts") as con:
         df = fetch_frame(
             con,
             f"""
