@@ -9,8 +9,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from ecommerce_assets.alerts import Alert, alert_log_path, read_alerts, send_alert
-from ecommerce_assets.automation import build_alert_sensors
+from ecommerce_assets.automation.alerts import (
+    Alert,
+    alert_log_path,
+    build_alert_sensors,
+    read_alerts,
+    send_alert,
+)
 from ecommerce_assets.settings import Settings
 
 

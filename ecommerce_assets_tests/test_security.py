@@ -16,7 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ecommerce_assets.alerts import WEBHOOK_ENV, Alert, send_alert
+from ecommerce_assets.automation.alerts import WEBHOOK_ENV, Alert, send_alert
 from ecommerce_assets.contract import ORDERS, REVIEWS
 from ecommerce_assets.io_manager import connect, quote_ident, write_slice
 from ecommerce_assets.landing import (

@@ -1,0 +1,109 @@
+"""Automation: what launches runs and raises alerts without a person, wired for Definitions."""
+
+# One module a concern:
+# - ``jobs``: ``deliveries_job`` and the run tags (``WAREHOUSE_TAG`` on every run these launch;
+#   ``dagster_home/dagster.yaml`` lets one such run at a time write the DuckDB warehouse).
+# - ``sensors``: the landing-zone sensor, its cursor and run keys.
+# - ``schedule``: the daily schedule (02:00 UTC, yesterday's delivery).
+# - ``conditions``: declarative automation for what is not partitioned by delivery, its sensor.
+# - ``alerts``: the alert records (log, webhook) and the sensors that send them.
+
+from typing import Any
+
+import dagster as dg
+
+from ..settings import Settings
+from .alerts import (
+    ALERT_SENSOR_INTERVAL_S,
+    CHECK_FAILURE_SENSOR,
+    RUN_FAILURE_SENSOR,
+    Alert,
+    build_alert_sensors,
+    failed_error_checks,
+    step_errors,
+)
+from .conditions import (
+    AUTOMATION_INTERVAL_S,
+    AUTOMATION_SENSOR,
+    after_upstream_condition,
+    apply_automation,
+    build_automation_sensor,
+    late_data_condition,
+    upstream_blocking_checks_passed,
+    with_automation,
+)
+from .jobs import DELIVERIES_JOB, TRIGGER_TAG, WAREHOUSE_TAG, WAREHOUSE_TAGS, build_deliveries_job
+from .schedule import DAILY_SCHEDULE, build_daily_schedule
+from .sensors import (
+    DEFAULT_SENSOR_INTERVAL_S,
+    LANDING_SENSOR,
+    MARKER_ASSET,
+    SENSOR_INTERVAL_ENV,
+    block_run_request,
+    build_landing_sensor,
+    contiguous_blocks,
+    delivery_stamps,
+    dump_cursor,
+    parse_cursor,
+    partition_window,
+    processed_since,
+    sensor_interval_from_env,
+)
+
+__all__ = [
+    "ALERT_SENSOR_INTERVAL_S",
+    "AUTOMATION_INTERVAL_S",
+    "AUTOMATION_SENSOR",
+    "CHECK_FAILURE_SENSOR",
+    "DAILY_SCHEDULE",
+    "DEFAULT_SENSOR_INTERVAL_S",
+    "DELIVERIES_JOB",
+    "LANDING_SENSOR",
+    "MARKER_ASSET",
+    "RUN_FAILURE_SENSOR",
+    "SENSOR_INTERVAL_ENV",
+    "TRIGGER_TAG",
+    "WAREHOUSE_TAG",
+    "WAREHOUSE_TAGS",
+    "Alert",
+    "after_upstream_condition",
+    "apply_automation",
+    "block_run_request",
+    "build_alert_sensors",
+    "build_automation",
+    "build_automation_sensor",
+    "build_daily_schedule",
+    "build_deliveries_job",
+    "build_landing_sensor",
+    "contiguous_blocks",
+    "delivery_stamps",
+    "dump_cursor",
+    "failed_error_checks",
+    "late_data_condition",
+    "parse_cursor",
+    "partition_window",
+    "processed_since",
+    "sensor_interval_from_env",
+    "step_errors",
+    "upstream_blocking_checks_passed",
+    "with_automation",
+]
+
+
+def build_automation(
+    partitions_def: dg.TimeWindowPartitionsDefinition,
+    settings: Settings,
+    sensor_interval_s: int | None = None,
+) -> dict[str, list[Any]]:
+    """``jobs``, ``sensors`` and ``schedules`` keyword arguments for ``dg.Definitions``."""
+    job = build_deliveries_job()
+    interval = sensor_interval_s if sensor_interval_s is not None else sensor_interval_from_env()
+    return {
+        "jobs": [job],
+        "sensors": [
+            build_landing_sensor(job, partitions_def, settings, interval),
+            build_automation_sensor(),
+            *build_alert_sensors(settings),
+        ],
+        "schedules": [build_daily_schedule(job, partitions_def, settings)],
+    }

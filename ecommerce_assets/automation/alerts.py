@@ -1,0 +1,200 @@
+"""Alerts: failed runs and failed ERROR checks reach people via a JSON-lines log and a webhook."""
+
+import json
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from ..settings import Settings
+from .jobs import TRIGGER_TAG
+
+# Alerts are written by sensors, which run in the daemon while runs may hold the DuckDB writer
+# lock; a log file never waits on that lock, so alerts are not kept in the warehouse.
+# ``ECOMMERCE_ALERT_WEBHOOK`` and ``ECOMMERCE_ALERT_LOG`` are read when an alert is sent.
+WEBHOOK_ENV = "ECOMMERCE_ALERT_WEBHOOK"
+ALERT_LOG_ENV = "ECOMMERCE_ALERT_LOG"
+ALERT_LOG_NAME = "alerts.jsonl"
+WEBHOOK_TIMEOUT_S = 5.0
+RUN_FAILURE_SENSOR = "run_failure_alert"
+CHECK_FAILURE_SENSOR = "check_failure_alert"
+ALERT_SENSOR_INTERVAL_S = 10
+
+
+@dataclass
+class Alert:
+    """One alert: what happened (``kind``), where (run, job, asset, check) and a short message."""
+
+    kind: str  # "run_failure" | "check_failure"
+    message: str
+    run_id: str | None = None
+    job_name: str | None = None
+    asset_key: str | None = None
+    check_name: str | None = None
+    partition: str | None = None
+    severity: str = "ERROR"
+    details: dict[str, Any] = field(default_factory=dict)
+    created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"source": "ecommerce_assets", **asdict(self)}
+
+
+@dataclass
+class Delivery:
+    """What happened to one alert: where it was logged, and the webhook's answer if any."""
+
+    log_path: Path
+    webhook_status: int | None = None
+    webhook_error: str | None = None
+
+
+def alert_log_path(warehouse: Path, environ: Mapping[str, str] | None = None) -> Path:
+    """``ECOMMERCE_ALERT_LOG``, else ``alerts.jsonl`` beside the warehouse."""
+    env = os.environ if environ is None else environ
+    custom = env.get(ALERT_LOG_ENV)
+    return Path(custom) if custom else warehouse.parent / ALERT_LOG_NAME
+
+
+def post_json(url: str, payload: Mapping[str, Any], timeout_s: float = WEBHOOK_TIMEOUT_S) -> int:
+    """POST ``payload`` as JSON; the HTTP status (raises on connection errors and 4xx/5xx)."""
+    body = json.dumps(payload, default=str).encode("utf-8")
+    request = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout_s) as response:
+        return int(response.status)
+
+
+def send_alert(alert: Alert, log_path: Path, environ: Mapping[str, str] | None = None) -> Delivery:
+    """Record ``alert`` in the log, then POST it to the webhook if one is configured.
+
+    A webhook failure is reported in the returned ``Delivery`` (and the log), never raised: an
+    unreachable alert endpoint must not make the alerting sensor itself fail forever.
+    """
+    env = os.environ if environ is None else environ
+    payload = alert.to_json()
+    delivery = Delivery(log_path=log_path)
+    url = (env.get(WEBHOOK_ENV) or "").strip()
+    if url:
+        try:
+            delivery.webhook_status = post_json(url, payload)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            delivery.webhook_error = f"{type(exc).__name__}: {exc}"
+    record = {**payload, "webhook_status": delivery.webhook_status}
+    if delivery.webhook_error:
+        record["webhook_error"] = delivery.webhook_error
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(record, default=str, ensure_ascii=False) + "\n")
+    return delivery
+
+
+def read_alerts(log_path: Path) -> list[dict[str, Any]]:
+    """Every alert recorded in ``log_path`` (oldest first); empty when there is none."""
+    if not log_path.is_file():
+        return []
+    lines = log_path.read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Alert]:
+    """An alert per check of ``run_id`` that failed with severity ERROR."""
+    alerts = []
+    events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
+    for entry in events:
+        evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
+        if evaluation is None or evaluation.passed:
+            continue
+        if evaluation.severity != dg.AssetCheckSeverity.ERROR:
+            continue
+        asset = evaluation.asset_key.to_user_string()
+        alerts.append(
+            Alert(
+                kind="check_failure",
+                message=f"check {evaluation.check_name} on {asset} failed"
+                + (f": {evaluation.description}" if evaluation.description else ""),
+                run_id=run_id,
+                job_name=None,
+                asset_key=asset,
+                check_name=evaluation.check_name,
+                partition=getattr(evaluation, "partition", None),
+                details={
+                    k: getattr(v, "value", str(v)) for k, v in (evaluation.metadata or {}).items()
+                },
+            )
+        )
+    return alerts
+
+
+def step_errors(instance: dg.DagsterInstance, run_id: str) -> dict[str, str]:
+    """step key -> the error that failed it (the run failure event only names the steps)."""
+    errors = {}
+    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
+        event = entry.dagster_event
+        error = getattr(event.event_specific_data, "error", None) if event else None
+        while error is not None and error.cause is not None:  # the user's error, not wrappers
+            error = error.cause
+        if event is not None and error is not None:
+            errors[event.step_key or "?"] = error.message.strip()
+    return errors
+
+
+def _run_details(run: dg.DagsterRun) -> dict[str, Any]:
+    keep = ("dagster/partition", "dagster/asset_partition_range_start")
+    keep += ("dagster/asset_partition_range_end", TRIGGER_TAG, "dagster/backfill")
+    return {k: run.tags[k] for k in keep if k in run.tags}
+
+
+def build_alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
+    """``run_failure_alert`` and ``check_failure_alert``: each alert to the log and webhook."""
+    warehouse = settings.warehouse
+
+    @dg.run_failure_sensor(
+        name=RUN_FAILURE_SENSOR,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=ALERT_SENSOR_INTERVAL_S,
+        description="A failed run (and its failed ERROR checks) -> alert log + webhook.",
+    )
+    def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
+        run = context.dagster_run
+        log_path = alert_log_path(warehouse)
+        message = context.failure_event.message or "run failed"
+        errors = step_errors(context.instance, run.run_id)
+        if errors:
+            message += " " + "; ".join(f"{step}: {err}" for step, err in errors.items())
+        alert = Alert(
+            kind="run_failure",
+            message=f"run {run.run_id} of {run.job_name} failed: {message}",
+            run_id=run.run_id,
+            job_name=run.job_name,
+            details={**_run_details(run), "step_errors": errors},
+        )
+        for item in [alert, *failed_error_checks(context.instance, run.run_id)]:
+            item.job_name = run.job_name
+            result = send_alert(item, log_path)
+            context.log.info(f"alert recorded in {result.log_path}: {item.message}")
+
+    @dg.run_status_sensor(
+        name=CHECK_FAILURE_SENSOR,
+        run_status=dg.DagsterRunStatus.SUCCESS,
+        default_status=dg.DefaultSensorStatus.RUNNING,
+        minimum_interval_seconds=ALERT_SENSOR_INTERVAL_S,
+        description="A successful run whose ERROR-severity checks failed -> alert log + webhook.",
+    )
+    def check_failure_alert(context: dg.RunStatusSensorContext) -> None:
+        run = context.dagster_run
+        log_path = alert_log_path(warehouse)
+        for item in failed_error_checks(context.instance, run.run_id):
+            item.job_name = run.job_name
+            item.details.update(_run_details(run))
+            send_alert(item, log_path)
+            context.log.info(f"alert recorded in {log_path}: {item.message}")
+
+    return [run_failure_alert, check_failure_alert]
