@@ -274,9 +274,6 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
     partitioned assets name their time column in ``partition_expr``. An output is a frame, or
     ``DailyFrames`` (a range produced chunk by chunk; see ``slices.py``); an input is a
     ``WarehouseSlice`` that the asset reads as SQL or chunk by chunk.
-
-    ``database`` and ``lock_timeout_s`` are the :class:`Warehouse` config (``definitions.py``
-    builds both from one ``Warehouse``): the same file and lock wait as the checks' connections.
     """
 
     database: str
@@ -288,6 +285,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
 
     @property
     def warehouse(self) -> Warehouse:
+        """The ``warehouse`` resource's file and lock wait (one config, ``definitions.py``)."""
         return Warehouse(database=self.database, lock_timeout_s=self.lock_timeout_s)
 
     def _identity(self, metadata: dict[str, Any], asset_key: dg.AssetKey) -> tuple[str, str]:
