@@ -1,5 +1,8 @@
-"""Where the project reaches into Dagster's private structures, and why (one place to check on
-upgrades). Each use falls back to the public API if the structure is not there.
+"""Every place the project reaches into Dagster's private modules, with the reason for each
+(one place to check on upgrades). Other modules import these names from here, never from
+``dagster._...``; where Dagster exports a public equivalent, the project uses that instead
+(``dg.DagsterRun``, ``dg.DagsterEventType``, ``dg.DagsterRunStatus``, ``dg.serialize_value``,
+``dg.deserialize_value``).
 """
 
 from __future__ import annotations
@@ -8,10 +11,74 @@ from typing import Any
 
 import dagster as dg
 
-# The status of an asset check's latest execution on a partition (``blocking.py`` reads it from
-# ``get_asset_check_partition_info``): no public export; the enum's values are stable strings.
+# launch.py: no public API loads a workspace and submits a run through the instance's run
+# launcher and coordinator (what the UI's Materialize does); `dagster job launch` uses these.
+from dagster._cli.workspace.cli_target import (
+    WorkspaceOpts as WorkspaceOpts,
+)
+from dagster._cli.workspace.cli_target import (
+    get_workspace_from_cli_opts as get_workspace_from_cli_opts,
+)
+
+# checks/daily.py: the pointer from a day's evaluation to the materialization it checked, a
+# public type in a private module (Dagster builds it itself only for a step's single partition).
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData as AssetCheckEvaluationTargetMaterializationData,
+)
+
+# runner.stream_days: executing a run's plan in this process with Dagster's own iterator (what a
+# launched worker does), because ``execute_in_process`` keeps every event and output for its
+# result, memory that grows with the range.
+from dagster._core.definitions.job_base import InMemoryJob as InMemoryJob
+
+# launch.py: the job (and asset subset) a launched run targets, as `dagster job launch` names it.
+from dagster._core.definitions.selector import JobSubsetSelector as JobSubsetSelector
+
+# instance_storage.py: it subclasses Dagster's SQLite event log and writes batches with the stock
+# storage's own event classes, tables, statements and result wrapper, so its files stay readable
+# by the stock storage (ASSET_EVENTS: the events mirrored into the index shard).
+from dagster._core.events import ASSET_EVENTS as ASSET_EVENTS
+
+# runner.stream_days (see InMemoryJob above).
+from dagster._core.execution.api import execute_run_iterator as execute_run_iterator
+
+# blocking.py reads, and instance_storage.py writes, the status of a check's latest execution on
+# a partition: the enum is not exported.
 from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus as AssetCheckExecutionRecordStatus,
+)
+
+# instance_storage.py (see ASSET_EVENTS above).
+from dagster._core.storage.event_log.schema import (
+    AssetCheckExecutionsTable as AssetCheckExecutionsTable,
+)
+from dagster._core.storage.event_log.schema import (
+    SqlEventLogStorageTable as SqlEventLogStorageTable,
+)
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    INDEX_SHARD_NAME as INDEX_SHARD_NAME,
+)
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage as SqliteEventLogStorage,
+)
+from dagster._core.storage.sqlalchemy_compat import db_result as db_result
+
+# runner.range_tags and checks/common.run_window: the tags Dagster puts on a run that covers a
+# partition range or one partition (strings documented with backfills; constants not exported).
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG as ASSET_PARTITION_RANGE_END_TAG,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_START_TAG as ASSET_PARTITION_RANGE_START_TAG,
+)
+from dagster._core.storage.tags import PARTITION_NAME_TAG as PARTITION_NAME_TAG
+
+# instance_storage.py: the storage's constructor signature (Dagster's configurable-class data).
+from dagster._serdes import ConfigurableClassData as ConfigurableClassData
+
+# A run is over: Dagster's FINISHED_STATUSES, spelled with the public enum.
+FINISHED_STATUSES = frozenset(
+    {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 )
 
 

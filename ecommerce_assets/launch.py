@@ -16,10 +16,14 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
-from dagster._cli.workspace.cli_target import WorkspaceOpts, get_workspace_from_cli_opts
-from dagster._core.definitions.selector import JobSubsetSelector
-from dagster._core.storage.dagster_run import FINISHED_STATUSES
 from dagster.version import __version__
+
+from .dagster_internals import (
+    FINISHED_STATUSES,
+    JobSubsetSelector,
+    WorkspaceOpts,
+    get_workspace_from_cli_opts,
+)
 
 ASSET_JOB = "__ASSET_JOB"  # Dagster's implicit job of every asset (what the UI materializes)
 WORKSPACE = "workspace.yaml"

@@ -8,12 +8,11 @@ from datetime import date
 import dagster as dg
 
 # Private (no public streaming form of execute_in_process): see stream_days.
-from dagster._core.definitions.job_base import InMemoryJob
-from dagster._core.execution.api import execute_run_iterator
-from dagster._core.storage.dagster_run import DagsterRun
-from dagster._core.storage.tags import (
+from .dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
+    InMemoryJob,
+    execute_run_iterator,
 )
 
 
@@ -60,7 +59,7 @@ def stream_days(
     *,
     checks: bool = True,
     log_level: str | None = None,
-) -> DagsterRun:
+) -> dg.DagsterRun:
     """``materialize_days`` for a big range in this process, keeping nothing but the run.
 
     Why not ``execute_in_process``: it keeps every event of the run in a list and every output

@@ -38,6 +38,7 @@ GROUPS: dict[str, set[str]] = {
         "test_bench",
         "test_dimensions",
         "test_generate",
+        "test_house",
         "test_landing",
         "test_security",
         "test_slices",

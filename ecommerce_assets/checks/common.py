@@ -18,12 +18,12 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pandas as pd
-from dagster._core.storage.tags import (
+
+from ..dagster_internals import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
 )
-
 from ..slices import days_in
 from ..warehouse import fetch_frame
 from .gates import EXACT, Gate

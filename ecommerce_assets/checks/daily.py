@@ -19,12 +19,7 @@ from typing import Any
 
 import dagster as dg
 
-# Private: the pointer from an evaluation to the materialization it checked (public type, private
-# module; Dagster builds it itself only for a step's single partition).
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
-
+from ..dagster_internals import AssetCheckEvaluationTargetMaterializationData
 from .common import Check, Outcome, Window, markdown_sample
 
 

@@ -1,0 +1,75 @@
+"""The house rules of the package, held by the code itself: private Dagster imports in one
+module, imports that run one way, no module reaching for another's private names, and rooms of
+one concern (a module past 400 lines says why in its docstring)."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "ecommerce_assets"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+# Layers that must not import a higher one: module prefix -> forbidden prefixes.
+LOWER_THAN = {
+    "contract": ("assets", "checks", "transforms", "schemas", "automation"),
+    "schemas": ("assets", "checks", "transforms", "automation"),
+    "transforms": ("assets", "checks", "automation"),
+    "assets": ("checks", "automation"),
+    "checks": ("automation",),
+}
+
+
+def _name(path: Path) -> str:
+    return ".".join(path.relative_to(PACKAGE).with_suffix("").parts)
+
+
+def _imports(path: Path) -> list[tuple[str, list[str]]]:
+    """(module imported, names) of ``path``, relative imports resolved inside the package."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _name(path).split(".")[:-1] if path.name != "__init__.py" else _name(path).split(".")
+    if path.name == "__init__.py":
+        package = package[:-1] if package[-1] == "__init__" else package
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level + 1]
+                module = ".".join(
+                    ["ecommerce_assets", *base, *([node.module] if node.module else [])]
+                )
+            else:
+                module = node.module or ""
+            out.append((module, [alias.name for alias in node.names]))
+    return out
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_private_dagster_imports_live_in_one_module(path: Path) -> None:
+    if path.name == "dagster_internals.py":
+        return
+    private = [m for m, _ in _imports(path) if m.startswith("dagster._")]
+    assert private == [], f"import these through ecommerce_assets/dagster_internals.py: {private}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_imports_run_one_way_and_never_take_private_names(path: Path) -> None:
+    name = _name(path)
+    forbidden = LOWER_THAN.get(name.split(".")[0], ())
+    for module, names in _imports(path):
+        if not module.startswith("ecommerce_assets."):
+            continue
+        inner = module.removeprefix("ecommerce_assets.")
+        assert not inner.startswith(forbidden), f"{name} imports the higher layer {inner}"
+        taken = [n for n in names if n.startswith("_") and not n.startswith("__")]
+        assert taken == [], f"{name} takes private names {taken} from {inner}"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_a_module_past_400_lines_says_why(path: Path) -> None:
+    text = path.read_text(encoding="utf-8")
+    if text.count("\n") < 400:
+        return
+    docstring = ast.get_docstring(ast.parse(text)) or ""
+    assert "Past 400 lines" in docstring, f"{_name(path)}: {text.count(chr(10))} lines"
