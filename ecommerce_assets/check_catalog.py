@@ -25,7 +25,7 @@ fails when this file differs from what the code defines (regenerate it, never ed
 *Severity*: ERROR checks are blocking (a failure stops the assets downstream of that day), WARN
 checks never stop anything. *Result*: `per day` checks report one result per delivery day,
 whatever range the run covered; `per run` checks one result for the run. What each result's
-metadata holds, and how gates are configured: README, *Data quality*.
+metadata holds, and how gates are configured: [data-quality.md](data-quality.md).
 """
 
 

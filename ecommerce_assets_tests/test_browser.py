@@ -3,8 +3,8 @@
 Debian's ``chromium`` and ``chromium-driver`` are driven by Selenium with both paths given, so
 nothing is downloaded (``.ci/run`` installs them). The instance is filled first with one run of
 every asset and check over the three generated days, so the pages show what a user sees after
-``bin/build``. Screenshots go to ``$ECOMMERCE_SCREENSHOT_DIR`` (``docs/img`` for the README's UI
-tour) or to the test's temporary directory.
+``bin/build``. Screenshots go to ``$ECOMMERCE_SCREENSHOT_DIR`` (``docs/img`` for the UI
+tour, docs/ui.md) or to the test's temporary directory.
 """
 
 from __future__ import annotations

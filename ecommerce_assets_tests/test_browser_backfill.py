@@ -20,7 +20,7 @@ its own, while this test wants only the range a user picks. The alert sensors st
 In the browser: **Lineage** → **Materialize all…** → days 2-3 of 4 → **Launch backfill** →
 **Runs** → **Backfills** → the backfill, watched until it is done; then the days' partitions,
 the checks' statuses and colours, and the failed and the warned check's metadata for their day.
-Screenshots go to ``$ECOMMERCE_SCREENSHOT_DIR`` (``docs/img`` for the README) or a temp folder.
+Screenshots go to ``$ECOMMERCE_SCREENSHOT_DIR`` (``docs/img`` for docs/ui.md) or a temp folder.
 """
 
 from __future__ import annotations
@@ -533,8 +533,8 @@ def test_checks_show_their_status_in_the_colour_of_its_severity(
     browser: webdriver.Chrome,  # noqa: F811
     shots: Path,  # noqa: F811
 ) -> None:
-    """README: green passed, yellow failed with WARN, red failed with ERROR; in each asset's
-    Checks list and in the lineage nodes' check summaries."""
+    """docs/data-quality.md: green passed, yellow failed with WARN, red failed with ERROR; in each
+    asset's Checks list and in the lineage nodes' check summaries."""
     expected = {
         "stg_users": {"dates_in_range": FAILED},
         # delivery_freshness: day 4 is delivered but outside the range, so not loaded.
@@ -667,9 +667,10 @@ def test_the_warned_check_shows_the_file_and_its_unknown_column(
 def test_a_failed_blocking_check_keeps_that_days_downstream_assets_unbuilt(
     platform: Platform, backfill: Backfill
 ) -> None:
-    """README "Blocking checks": downstream assets are not materialized for that day, though the
-    backfill builds the layers in separate runs: the run of the dimensions refuses the staged day
-    that failed its blocking check (``blocking.py``), and the facts wait on the dimensions."""
+    """docs/data-quality.md "Blocking checks": downstream assets are not materialized for that day,
+    though the backfill builds the layers in separate runs: the run of the dimensions refuses the
+    staged day that failed its blocking check (``blocking.py``), and the facts wait on the
+    dimensions."""
     for fact in ("fact_orders", "fact_order_items", "fact_events", "fact_reviews"):
         days = materialized_ranges(platform.server, fact)
         assert not any(a <= FAIL_DAY <= b for a, b in days), (fact, days)

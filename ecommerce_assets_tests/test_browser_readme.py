@@ -1,11 +1,13 @@
-"""The README and the UI agree: every UI path the README names is followed in a real headless
+"""The README, its docs and the UI agree: every UI path they name is followed in a real headless
 Chromium against a real ``dagster-webserver``.
 
-The paths come from the README itself (the table between ``<!-- ui-paths`` and
-``<!-- /ui-paths -->`` in "Where everything is"): each row is clicked from the start page, label
-by label, and must end on the page it names, showing what it says. A README label, page or
-promise that the UI no longer has fails its row. The instance holds one run, made by
-``python -m ecommerce_assets.build`` over three generated days, as after ``bin/build``.
+The paths come from the docs themselves (the table between ``<!-- ui-paths`` and
+``<!-- /ui-paths -->`` in docs/ui.md, "Where everything is"): each row is clicked from the start
+page, label by label, and must end on the page it names, showing what it says. A documented
+label, page or promise that the UI no longer has fails its row. A UI page (a `` `/…` `` path)
+named in README.md or any docs/*.md must be reached by a row of that table. The instance holds
+one run, made by ``python -m ecommerce_assets.build`` over three generated days, as after
+``bin/build``.
 """
 
 from __future__ import annotations
@@ -41,6 +43,9 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+UI_DOC = DOCS / "ui.md"  # the ui-paths table and the UI tour
+DATA_QUALITY_DOC = DOCS / "data-quality.md"  # the "Run page" bullet
 TALL = (WINDOW[0], 2400)  # lists render only their visible rows: every asset fits
 CLICKABLE = "ancestor-or-self::*[self::a or self::button or @role='tab' or @role='menuitem'][1]"
 UI_PAGE = re.compile(r"`(/(?:assets|asset-groups|runs|overview|automation|locations)[^`]*)`")
@@ -60,8 +65,14 @@ class UiPath:
     shows: tuple[str, ...]
 
 
+def documented_text() -> str:
+    """The README and every page of docs/: where a UI page may be named."""
+    pages = [README, *sorted(DOCS.glob("*.md"))]
+    return "\n".join(path.read_text(encoding="utf-8") for path in pages)
+
+
 def readme_ui_paths(text: str) -> list[UiPath]:
-    """The rows of the README's ui-paths table."""
+    """The rows of the ui-paths table (docs/ui.md)."""
     start, end = text.index("<!-- ui-paths"), text.index("<!-- /ui-paths -->")
     lines = [line for line in text[start:end].splitlines() if line.startswith("|")]
     rows = []
@@ -77,7 +88,7 @@ def readme_ui_paths(text: str) -> list[UiPath]:
     return rows
 
 
-UI_PATHS = readme_ui_paths(README.read_text(encoding="utf-8"))
+UI_PATHS = readme_ui_paths(UI_DOC.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="module")
@@ -172,8 +183,8 @@ def test_a_readme_ui_path_exists(server: Webserver, page: webdriver.Chrome, path
         ) from None
 
 
-def test_every_ui_page_the_readme_names_is_in_its_table() -> None:
-    named = set(UI_PAGE.findall(README.read_text(encoding="utf-8")))
+def test_every_ui_page_the_readme_and_docs_name_is_in_the_table() -> None:
+    named = set(UI_PAGE.findall(documented_text()))
     assert {"/asset-groups", "/assets/stg_orders?view=checks"} <= named, named
     reached = {p.page for p in UI_PATHS} | {s for p in UI_PATHS for s in p.shows}  # links too
     assert named <= reached, named - reached
@@ -186,8 +197,8 @@ def _the_build_run(project: Project) -> dg.DagsterRun:
 
 
 def _readme_check_steps() -> list[str]:
-    """The check steps named by the README's "Run page" bullet."""
-    text = README.read_text(encoding="utf-8")
+    """The check steps named by the "Run page" bullet (docs/data-quality.md)."""
+    text = DATA_QUALITY_DOC.read_text(encoding="utf-8")
     bullet = text[text.index("- **Run page**") :].split("\n- ")[0]
     return re.findall(r"`([a-z_]+_checks)`", bullet)
 
@@ -261,7 +272,8 @@ def test_a_sensor_toggles_off_and_on_in_the_ui(
     server: Webserver,  # noqa: F811
     page: webdriver.Chrome,
 ) -> None:
-    """README "Sensors on and off": Automation → the sensor → toggle; stored in the instance."""
+    """docs/automation.md "Sensors on and off": Automation → the sensor → toggle; stored in the
+    instance."""
     selector = {
         "repositoryLocationName": "ecommerce_assets",
         "repositoryName": "__repository__",

@@ -7,7 +7,7 @@ misreading shared by the generator, ``contract.py`` and the transforms passes al
 test does not share it: ``oracle/landing/`` is a two-day delivery of a few rows per file written
 by hand -- every defect class of ``shared/spec/landing-contract.md`` at least once, listed in
 ``oracle/landing/README.md`` -- and ``oracle/expected.py`` holds what the warehouse must contain,
-worked out on paper from the contract and the README (staged rows, quarantine reasons, SCD2
+worked out on paper from the contract and the docs (staged rows, quarantine reasons, SCD2
 versions and keys, facts to the cent, aggregates, quality scores), as literals. The landing zone
 has no manifests (the platform must not need them) and a third folder without ``_SUCCESS``
 (never read).

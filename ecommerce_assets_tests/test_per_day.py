@@ -246,8 +246,9 @@ def test_the_ui_plots_list_the_newest_delivery_days() -> None:
     newest 120 partitions, which the UI asks for as ``partitionKeyConnection(ascending: false)``,
     served by ``get_paginated_partition_keys``. With an ``end_date`` in the past (the delivery
     window ends at the last delivery) Dagster 1.13 counts back from today instead, so a landing zone
-    older than 120 days plots nothing. Known limitation, stated in the README; this fails (XPASS)
-    the day Dagster clamps to ``end_date``, so that the README can be corrected."""
+    older than 120 days plots nothing. Known limitation, stated in docs/ui.md ("Per day") and the
+    README's known limitations; this fails (XPASS) the day Dagster clamps to ``end_date``, so that
+    both can be corrected."""
     from dagster._core.definitions.partitions.context import partition_loading_context
 
     days = dg.DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-06")

@@ -137,7 +137,7 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
             partition_expr="delivery_date",
             description="One row per landing table and delivery day: defect counts, completeness, "
             "uniqueness, validity, accuracy, consistency and a 0-100 quality score (the mean of "
-            "the five). The history of data quality; see the README for the formula.",
+            "the five). The history of data quality; the formula is in docs/data-quality.md.",
         ),
     )
     def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> DailyFrames:

@@ -1,4 +1,4 @@
-"""The validation suite as Dagster asset checks, one step per layer (README: "Data quality").
+"""The validation suite as Dagster asset checks, one step per layer (docs/data-quality.md).
 
 ``build_checks(partitions_def, partitioned_assets)`` returns every check definition for
 ``Definitions``; checks of partitioned assets report per delivery day, and each check's gate can

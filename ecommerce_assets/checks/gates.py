@@ -8,7 +8,7 @@ rows crosses the gate. ``min_rows`` keeps a quiet day (a handful of rows, where 
 large share) from failing on noise.
 
 Defaults live beside each check; ``ECOMMERCE_QUALITY_GATES`` names a TOML file that overrides them
-per check (README "Data quality")::
+per check (docs/data-quality.md)::
 
     ["stg_orders.unknown_values"]
     share = 0.01     # fail when more than 1 % of the day's rows are unknown values ...

@@ -110,7 +110,7 @@ class AggConversionFunnel(StrictModel):
 
 # --------------------------------------------------------------------------------------------
 # Data quality (schema ``marts``, owned by the checks): the per-table, per-delivery score history.
-# Formula in ``ecommerce_assets/assets/quality.py`` and the README.
+# Formula in ``ecommerce_assets/assets/quality.py`` and docs/data-quality.md.
 # --------------------------------------------------------------------------------------------
 _SHARE = "Share of the day's raw rows without such a defect, in [0, 1] (1 when no rows)."
 

@@ -1,6 +1,6 @@
 """Aggregates over the facts: daily sales, product performance, customer lifetime, funnel.
 
-Conventions (the README's star-schema section has the full list):
+Conventions (docs/star-schema.md, "Aggregates", has the full list):
 - Revenue-bearing orders are orders whose status is not ``cancelled`` (returned orders count;
   their return shows in the return rates). Money sums are exact DECIMAL sums of cents.
 - A customer's first order is their first non-cancelled order ever; ``new_customers`` on day D

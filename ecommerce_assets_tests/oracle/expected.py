@@ -1,7 +1,7 @@
 """What the warehouse must hold after building ``landing/`` -- written by hand, as literals.
 
 Every value below was worked out on paper from ``shared/spec/landing-contract.md`` and the
-README's definitions (staging rules, SCD2, fact formulas, aggregates, quality score), never by
+definitions in docs/ (staging rules, SCD2, fact formulas, aggregates, quality score), never by
 running the generator, the transforms or ``contract.py``. ``README.md`` beside this file says,
 line by line, which defect each landing row carries and what must happen to it.
 
@@ -11,7 +11,8 @@ Conventions, so that a value compares exactly:
 - ``None`` is SQL NULL;
 - a dimension version is named by a label (``"u4v2"`` = user 4's second version,
   ``"p11v1"``); ``"unknown"`` is the unknown member (surrogate key 0). The surrogate keys are the
-  README's formula, first 15 hex digits of md5('<key>|<valid_from>.000000'), hashed by hand.
+  formula of docs/star-schema.md, first 15 hex digits of md5('<key>|<valid_from>.000000'),
+  hashed by hand.
 """
 
 from __future__ import annotations
