@@ -62,9 +62,9 @@ from .webserver import (
     START,
     Project,
     Webserver,
-    _die_with_parent,
-    _stop,
+    die_with_parent,
     running_webserver,
+    stop_process,
 )
 
 webdriver = pytest.importorskip("selenium.webdriver")
@@ -227,14 +227,14 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # its group: code server and run workers stop with it
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                preexec_fn=die_with_parent if sys.platform == "linux" else None,
             )
         platform = Platform(project, server, daemon, log)
         try:
             wait_for_daemon(platform)
             yield platform
         finally:
-            _stop(daemon)
+            stop_process(daemon)
 
 
 def click(driver: webdriver.Chrome, xpath: str) -> None:

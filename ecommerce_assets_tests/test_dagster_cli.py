@@ -29,9 +29,9 @@ from .webserver import (
     START,
     Project,
     Webserver,
-    _stop,
-    _wait_healthy,
     free_port,
+    stop_process,
+    wait_healthy,
 )
 
 FIRST = START.isoformat()
@@ -173,10 +173,10 @@ def test_dg_dev_serves_the_project(tmp_path: Path) -> None:
         )
     server = Webserver(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
-        _wait_healthy(server, HEALTH_TIMEOUT_S)
+        wait_healthy(server, HEALTH_TIMEOUT_S)
         data = server.graphql("{ assetNodes { assetKey { path } } }")
     finally:
-        _stop(process)
+        stop_process(process)
     served = {"/".join(n["assetKey"]["path"]) for n in data["assetNodes"]}
     graph = project.definitions().resolve_asset_graph()
     assert served == {k.to_user_string() for k in graph.materializable_asset_keys}

@@ -90,7 +90,7 @@ class Project:
         return build_definitions(self.settings)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
     """Linux: SIGTERM the webserver if the test process dies without running its cleanup."""
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
@@ -127,7 +127,7 @@ class Webserver:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop_process(process: subprocess.Popen) -> None:
     """Terminate the webserver's whole process group (it spawns a code server), then kill it."""
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
@@ -142,7 +142,7 @@ def _stop(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
-def _wait_healthy(server: Webserver, timeout_s: float) -> None:
+def wait_healthy(server: Webserver, timeout_s: float) -> None:
     """Poll ``/server_info`` and then the code location until both answer, or fail with logs."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -207,11 +207,11 @@ def running_webserver(
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group, so we can stop its children too
-            preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
     server = Webserver(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
-        _wait_healthy(server, timeout_s)
+        wait_healthy(server, timeout_s)
         yield server
     finally:
-        _stop(process)
+        stop_process(process)
