@@ -21,6 +21,11 @@ import pandas as pd
 import pyarrow
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
+# A new warehouse file another process has created but whose headers (DuckDB's first three
+# 4 KiB blocks) it has not written yet: two runs starting at once on a fresh warehouse saw this.
+_NOT_YET_DUCKDB = "is not a valid DuckDB database file"
+_HEADER_BYTES = 3 * 4096
+
 MEMORY_LIMIT_ENV = "ECOMMERCE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "250MB"
 
@@ -50,6 +55,16 @@ def _lock_holder(message: str) -> str:
     return f"{match.group(1)} (PID {match.group(2)})"
 
 
+def _being_created(path: Path, message: str) -> bool:
+    """True when ``path`` is a DuckDB file still being created by another process."""
+    if _NOT_YET_DUCKDB not in message:
+        return False
+    try:
+        return path.stat().st_size < _HEADER_BYTES
+    except FileNotFoundError:  # created and removed again: just retry
+        return True
+
+
 @contextmanager
 def connect(
     database: str | Path,
@@ -73,6 +88,10 @@ def connect(
             break
         except duckdb.IOException as exc:
             message = str(exc)
+            if _being_created(path, message) and time.monotonic() < deadline:
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(delay * 2, 0.25)
+                continue
             if not any(marker in message for marker in _LOCK_MARKERS):
                 raise
             if time.monotonic() >= deadline:

@@ -314,6 +314,9 @@ def launch_from_lineage(
 ) -> str:
     """**Lineage** → **Materialize all…** → the range → **Launch backfill**; its id."""
     url = platform.server.url
+    # The UI's "Join the Dagster community" dialog opens on its own on a loopback origin and
+    # takes the keyboard: mark it seen for this instance, as its Skip button does.
+    platform.server.graphql("mutation { setNuxSeen }")
     open_page(driver, f"{url}/asset-groups", "Global asset lineage", "Materialize all…")
     click(driver, "//button[normalize-space()='Materialize all…']")
     title = f"Launch runs to materialize {assets} assets"
@@ -327,6 +330,7 @@ def launch_from_lineage(
     # On a loaded machine the dialog can take the keys before it has the partitions (it then
     # shows "0 partitions"): type the range again, as a user would, until it is taken.
     for attempt in range(3):
+        dismiss_popups(driver)
         days = driver.find_element(By.XPATH, "//input[starts-with(@placeholder, 'ex:')]")
         days.send_keys(Keys.CONTROL, "a")
         days.send_keys(Keys.DELETE)

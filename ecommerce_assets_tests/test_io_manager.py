@@ -3,6 +3,7 @@
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -248,3 +249,23 @@ def test_lock_is_waited_for_with_backoff(tmp_path: Path) -> None:
     finally:
         holder.wait()
     assert rows(db, "SELECT qty FROM s.t") == [(2,)]
+
+
+def test_a_warehouse_file_still_being_created_is_waited_for(tmp_path: Path) -> None:
+    """Two runs starting at once on a fresh warehouse: one has created the file but not written
+    DuckDB's headers yet when the other opens it. The second waits (it used to fail at once with
+    "not a valid DuckDB database file"); a file that is not a warehouse still fails at once."""
+    path = tmp_path / "warehouse.duckdb"
+    path.touch()  # created, headers not written yet
+    timer = threading.Timer(0.5, path.unlink)
+    timer.start()
+    with connect(path, lock_timeout_s=30) as con:  # fails at once without the wait
+        assert con.execute("SELECT 42").fetchone() == (42,)
+    timer.join()
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database" * 2000)  # past the header size: a real, foreign file
+    with (
+        pytest.raises(duckdb.IOException, match="not a valid DuckDB database file"),
+        connect(junk, lock_timeout_s=30),
+    ):
+        pass
