@@ -218,7 +218,8 @@ def read_raw(
     )
 
 
-def _raw_arrow_schema(spec: TableSpec) -> pyarrow.Schema:
+def raw_arrow_schema(spec: TableSpec) -> pyarrow.Schema:
+    """A raw table's Arrow types: the contract's columns as text, then the lineage columns."""
     text = pyarrow.string()
     return pyarrow.schema(
         [
@@ -235,7 +236,7 @@ def _raw_arrow_schema(spec: TableSpec) -> pyarrow.Schema:
 
 def empty_raw_frame(spec: TableSpec) -> pd.DataFrame:
     """A raw table with no rows, with the raw model's Arrow types."""
-    return _raw_arrow_schema(spec).empty_table().to_pandas(types_mapper=pd.ArrowDtype)
+    return raw_arrow_schema(spec).empty_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _has_rejects(con: duckdb.DuckDBPyConnection) -> bool:
