@@ -13,15 +13,17 @@ from .assets.quality import build_quality_assets
 from .assets.raw import build_raw_assets
 from .assets.staging import build_staging_assets
 from .automation import apply_automation, build_automation
+from .catalog_client import CatalogSettings, load_catalog_settings
 from .checks import build_checks
 from .io_manager import DuckDBWarehouseIOManager
 from .partitions import delivery_partitions, partitions_end_from_env
-from .resources import LANDING, WAREHOUSE, WAREHOUSE_IO, LandingZone, Warehouse
+from .resources import CATALOG, LANDING, WAREHOUSE, WAREHOUSE_IO, CatalogApi, LandingZone, Warehouse
 from .settings import Settings, load_settings
 
 
-def build_definitions(settings: Settings) -> dg.Definitions:
-    """Everything, for one landing zone and warehouse (tests pass temporary ones).
+def build_definitions(settings: Settings, catalog: CatalogSettings | None = None) -> dg.Definitions:
+    """Everything, for one landing zone and warehouse (tests pass temporary ones); products from
+    ``catalog`` (default: ``ECOMMERCE_PRODUCTS_SOURCE`` and friends, read now).
 
     Dagster's beta/preview notices (backfill policies, partitioned check specs, dagster-pandera
     types, ...) are silenced while the definitions are built: they came once per decorated
@@ -30,13 +32,13 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", dg.BetaWarning)
         warnings.simplefilter("ignore", dg.PreviewWarning)
-        return _build(settings)
+        return _build(settings, catalog or load_catalog_settings())
 
 
-def _build(settings: Settings) -> dg.Definitions:
+def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
     partitions = delivery_partitions(settings.landing_dir, partitions_end_from_env())
     assets = [
-        build_raw_assets(partitions),
+        build_raw_assets(partitions, catalog.source),
         build_staging_assets(partitions),
         *build_dimension_assets(partitions),
         *build_fact_assets(partitions),
@@ -54,6 +56,7 @@ def _build(settings: Settings) -> dg.Definitions:
         schedules=automation["schedules"],
         resources={
             LANDING: LandingZone(path=str(settings.landing_dir)),
+            CATALOG: CatalogApi.from_settings(catalog),
             WAREHOUSE: warehouse,
             # The I/O manager opens the same file with the same lock wait as ``warehouse``.
             WAREHOUSE_IO: DuckDBWarehouseIOManager(

@@ -1,4 +1,4 @@
-"""Dagster resources and their keys: the landing zone and the DuckDB warehouse.
+"""Dagster resources and their keys: the landing zone, the catalog API and the DuckDB warehouse.
 
 Assets, checks and the quality report reach the warehouse through :class:`Warehouse`; the I/O
 manager (``io_manager.py``, key ``WAREHOUSE_IO``) reads and writes asset tables with the same
@@ -16,9 +16,11 @@ import dagster as dg
 import duckdb
 import pandas as pd
 
+from .catalog_client import CatalogSettings
 from .warehouse import connect, fetch_frame
 
 LANDING = "landing"
+CATALOG = "catalog"
 WAREHOUSE = "warehouse"
 # Key of the I/O manager: recorded in every run of an instance, so it never changes.
 WAREHOUSE_IO = "warehouse_io_manager"
@@ -55,3 +57,26 @@ class Warehouse(dg.ConfigurableResource):
         """The rows of ``sql`` as an Arrow-backed frame, on a connection of their own."""
         with self.connect(log) as con:
             return fetch_frame(con, sql)
+
+
+class CatalogApi(dg.ConfigurableResource):
+    """Where ``raw_products`` comes from: the landing zone's CSVs (``csv``) or the catalog API
+    (``api``, ``docs/catalog-api.md``), with the client's limits (``ECOMMERCE_CATALOG_API_*``)."""
+
+    source: str = "csv"
+    url: str = ""
+    rps: float = 20.0
+    page_size: int = 100
+    attempts: int = 6
+    timeout_s: float = 10.0
+    backoff_s: float = 0.5
+
+    @classmethod
+    def from_settings(cls, settings: CatalogSettings) -> CatalogApi:
+        return cls(**{name: getattr(settings, name) for name in CATALOG_FIELDS})
+
+    def settings(self) -> CatalogSettings:
+        return CatalogSettings(**{name: getattr(self, name) for name in CATALOG_FIELDS})
+
+
+CATALOG_FIELDS = ("source", "url", "rps", "page_size", "attempts", "timeout_s", "backoff_s")

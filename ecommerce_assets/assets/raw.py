@@ -1,4 +1,8 @@
-"""Raw layer: each delivered CSV as text, one partition per delivery day, plus lineage columns."""
+"""Raw layer: each delivered CSV as text, one partition per delivery day, plus lineage columns.
+
+``raw_products`` may come from the catalog API instead (``ECOMMERCE_PRODUCTS_SOURCE=api``): the
+same columns and lineage, read by ``catalog_client.py`` before anything of the run is written.
+"""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -7,10 +11,11 @@ from pathlib import Path
 import dagster as dg
 import pandas as pd
 
+from ..catalog_client import CatalogApiError, DayFetch, extra_fields, fetch_days, raw_frame
 from ..contract import TABLES
 from ..landing import DeliveryError, ReadReport, check_delivery, complete_deliveries, read_raw
 from ..partitions import window_days
-from ..resources import LandingZone
+from ..resources import CatalogApi, LandingZone
 from ..schemas.raw import RAW_MODELS
 from ..slices import DailyFrames, chunk_rows, plan_chunks
 from .common import table_out
@@ -23,8 +28,11 @@ def raw_asset_name(table: str) -> str:
     return f"raw_{table}"
 
 
-def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefinition:
-    """All six raw tables as one multi-asset, so a day's headers are checked before any write."""
+def build_raw_assets(
+    partitions_def: dg.PartitionsDefinition, products_source: str = "csv"
+) -> dg.AssetsDefinition:
+    """All six raw tables as one multi-asset, so a day's headers are checked before any write
+    (and, with ``products_source="api"``, the day's catalog fetched before any write)."""
     outs = {
         raw_asset_name(name): table_out(
             RAW_MODELS[name],
@@ -33,7 +41,9 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             partition_expr="delivery_date",
             schema_on_every_day=True,  # its column-schema-change check compares partitions
             is_required=False,
-            description=(
+            description=_API_DESCRIPTION
+            if name == "products" and products_source == "api"
+            else (
                 f"One row per CSV record of {spec.file_name} as delivered (all text), malformed "
                 "lines included with their raw text, plus lineage: delivery_date, source_file, "
                 "line_number, ingested_at."
@@ -49,10 +59,13 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
         backfill_policy=dg.BackfillPolicy.single_run(),
         can_subset=True,
     )
-    def raw_tables(context: dg.AssetExecutionContext, landing: LandingZone) -> Iterator[dg.Output]:
+    def raw_tables(
+        context: dg.AssetExecutionContext, landing: LandingZone, catalog: CatalogApi
+    ) -> Iterator[dg.Output]:
         days = window_days(context)
         selected = [n for n in TABLES if raw_asset_name(n) in context.selected_output_names]
-        specs = [TABLES[n] for n in selected]
+        from_api = {"products"} & set(selected) if catalog.source == "api" else set()
+        specs = [TABLES[n] for n in selected if n not in from_api]
         report = ReadReport()
         deliveries = complete_deliveries(landing.root)
         try:
@@ -62,6 +75,8 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
                     check_delivery(deliveries[day], specs, report)
         except DeliveryError as exc:
             raise dg.Failure(description=str(exc)) from exc
+        # The catalog of every day next, for the same reason: a failed fetch writes nothing.
+        fetched = _fetch(context, catalog, days) if from_api else {}
         # A day of the run without a complete delivery is a gap: logged, and shown on its page.
         missing = [day.isoformat() for day in days if day not in deliveries]
         if missing:
@@ -74,21 +89,27 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             # Chunks of days of about ``chunk_rows()`` rows, estimated from each file's size and
             # its own bytes per record (a fixed 100 bytes a row made chunks of order lines,
             # ~32 bytes a row, 3 M rows: memory grew with the range up to that size).
-            rows = {d: _estimated_rows(deliveries.get(d), spec.file_name) for d in days}
+            if name in from_api:
+                rows = {d: len(fetched[d].items) for d in days}
+            else:
+                rows = {d: _estimated_rows(deliveries.get(d), spec.file_name) for d in days}
             plan = plan_chunks(days, rows, chunk_rows())
 
             notes: dict = {}
 
-            def chunks(spec=spec, plan=plan, notes=notes) -> Iterator[tuple]:
+            def chunks(spec=spec, plan=plan, notes=notes, api=name in from_api) -> Iterator[tuple]:
                 for chunk_days in plan:
                     report = ReadReport()
-                    frame = read_raw(landing.root, spec, chunk_days, ingested_at, report)
+                    if api:
+                        frame = _api_frame([fetched[d] for d in chunk_days], ingested_at, report)
+                    else:
+                        frame = read_raw(landing.root, spec, chunk_days, ingested_at, report)
                     for warning in report.warnings:
                         context.log.warning(warning)
                     malformed = _malformed_by_day(frame)
                     for day in chunk_days:
                         notes[day] = {
-                            "delivery": "complete" if day in deliveries else "missing",
+                            "delivery": "api" if api else _delivery(day, deliveries),
                             "malformed_lines": malformed.get(day, 0),
                             "warnings": dg.MetadataValue.md(
                                 "\n".join(f"- {w}" for w in report.warnings if day.isoformat() in w)
@@ -103,6 +124,42 @@ def build_raw_assets(partitions_def: dg.PartitionsDefinition) -> dg.AssetsDefini
             )
 
     return raw_tables
+
+
+_API_DESCRIPTION = (
+    "One row per record of the catalog API's /products feed for the day (docs/catalog-api.md), "
+    "as served (all text), malformed and incomplete records included with their raw JSON, plus "
+    "lineage: delivery_date, source_file (api:<day>/products), line_number (the record's seq + 1), "
+    "ingested_at."
+)
+
+
+def _delivery(day, deliveries: dict) -> str:
+    return "complete" if day in deliveries else "missing"
+
+
+def _fetch(context: dg.AssetExecutionContext, catalog: CatalogApi, days: list) -> dict:
+    """Every day's feed, or a Failure naming the URL and page (nothing written yet)."""
+    try:
+        fetched = fetch_days(days, catalog.settings(), log=context.log.warning)
+    except CatalogApiError as exc:
+        raise dg.Failure(description=str(exc)) from exc
+    context.log.info(
+        f"catalog API {catalog.url}: {len(fetched)} day(s), "
+        f"{sum(f.pages for f in fetched.values())} pages in "
+        f"{sum(f.requests for f in fetched.values())} requests, "
+        f"{sum(f.restarts for f in fetched.values())} walk(s) restarted, "
+        f"{sum(len(f.items) for f in fetched.values())} records"
+    )
+    return fetched
+
+
+def _api_frame(fetches: list[DayFetch], ingested_at: datetime, report: ReadReport) -> pd.DataFrame:
+    for fetch in fetches:
+        extra = extra_fields(fetch)
+        if extra:
+            report.warnings.append(f"catalog API, {fetch.day}: unknown field(s) {extra} ignored")
+    return raw_frame(fetches, ingested_at)
 
 
 def _estimated_rows(folder: Path | None, file_name: str, sample: int = 1 << 16) -> int:
