@@ -20,6 +20,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from .catalog_client import SOURCE_ENV, SOURCES, URL_ENV, load_catalog_settings
 from .instance_storage import CheckResult, PooledSqliteEventLogStorage
 from .landing import complete_deliveries
 from .launch import launch_and_wait
@@ -79,6 +80,21 @@ def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
             "SELECT table_name, reason, count(*) FROM staging.stg_quarantine "
             "GROUP BY ALL ORDER BY 1, 2"
         ).fetchall()
+
+
+def _products_source(source: str | None, landing: Path) -> str | None:
+    """Point the build, and the run it launches, at the products source; ``api`` without
+    ``ECOMMERCE_CATALOG_API_URL`` starts a catalog server of ``landing`` for this build (it stops
+    when the build ends). Returns what to say about it, or None for the CSV default."""
+    if source:
+        os.environ[SOURCE_ENV] = source
+    if os.environ.get(SOURCE_ENV, "").strip().lower() == "api" and not os.environ.get(URL_ENV):
+        from .generate.catalog_api import serve_in_background
+
+        os.environ[URL_ENV] = serve_in_background(landing)
+        print(f"Catalog API: a local server of {landing}'s products on {os.environ[URL_ENV]}")
+    catalog = load_catalog_settings()  # a bad value fails here, before the run
+    return None if catalog.source == "csv" else f"the catalog API at {catalog.url}"
 
 
 def _check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult]:
@@ -149,6 +165,13 @@ def main(argv: list[str] | None = None) -> int:
         help="execute in this process (for a debugger) instead of launching a run of the code "
         "location; the UI then shows the run without its code location",
     )
+    parser.add_argument(
+        "--products-source",
+        choices=SOURCES,
+        help="where raw_products comes from: csv (the landing zone; the default, or "
+        "ECOMMERCE_PRODUCTS_SOURCE) or api (ECOMMERCE_CATALOG_API_URL, else a local catalog "
+        "server of the landing zone started for this build; docs/catalog-api.md)",
+    )
     args = parser.parse_args(argv)
     settings = load_settings()
     deliveries = complete_deliveries(settings.landing_dir)
@@ -162,12 +185,19 @@ def main(argv: list[str] | None = None) -> int:
         generate_landing_zone(settings.landing_dir, scale=args.demo_scale, days=args.demo_days)
         deliveries = complete_deliveries(settings.landing_dir)
     first, last = args.first or min(deliveries), args.last or max(deliveries)
+    try:
+        products = _products_source(args.products_source, settings.landing_dir)
+    except ValueError as exc:
+        print(f"Products source: {exc}", file=sys.stderr)
+        return 2
     instance = _instance()
     count = sum(first <= day <= last for day in deliveries)
     print(
         f"Materializing every asset{'' if args.no_checks else ' and check'} for {count} "
         f"deliveries ({first} … {last}) in one run into {settings.warehouse} …"
     )
+    if products:
+        print(f"Products from {products}.")
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     if args.in_process:
         from .definitions import build_definitions  # after the warning filters above

@@ -14,14 +14,17 @@ reader, so a line DuckDB rejects is served as a malformed record: its raw text a
 from __future__ import annotations
 
 import argparse
+import atexit
 import hashlib
 import json
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -100,10 +103,7 @@ class Catalog:
         with self.lock:
             return list(self.log)
 
-    def _items(self, day: date) -> list[tuple[int, object]]:
-        folder = complete_deliveries(self.landing).get(day)
-        if folder is None:
-            return []
+    def _items(self, day: date, folder: Path) -> list[tuple[int, object]]:
         stamp = (folder / SUCCESS_MARKER).stat().st_mtime  # a re-delivered day is read again
         if day not in self._days or self._days[day][0] != stamp:
             self._days[day] = (stamp, _day_items(self.landing, day))
@@ -113,13 +113,11 @@ class Catalog:
         self, since: datetime, before: datetime, limit: int
     ) -> list[tuple[str, int, object]]:
         """The window's items as ``(day, seq, record)`` with content faults applied."""
-        # A record published with day D's delivery changed at D 00:00: in the window if
-        # since <= D 00:00 < before.
-        day = since.date() if since.time() == datetime.min.time() else since.date() + timedelta(1)
         out = []
-        while datetime.combine(day, datetime.min.time()) < before:
-            out += [(day.isoformat(), seq, record) for seq, record in self._items(day)]
-            day += timedelta(days=1)
+        for day, folder in complete_deliveries(self.landing).items():
+            # A record published with day D's delivery changed at D 00:00.
+            if since <= datetime.combine(day, datetime.min.time()) < before:
+                out += [(day.isoformat(), seq, record) for seq, record in self._items(day, folder)]
         for fault in self.faults:
             withheld = fault.kind == "change" and (since, before) not in self.published
             # Only where the walk will reach page P, so the record is published at all.
@@ -276,6 +274,31 @@ def serving(
         thread.join()
 
 
+def serve_in_background(landing: Path, args: tuple[str, ...] = ()) -> str:
+    """Start the server as a child process on a free port and return its URL; it stops when this
+    process exits (its stdin closes), however this process ends."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", __name__, "--landing", str(landing), "--exit-with-stdin", *args],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    first = process.stdout.readline().split()
+    if first[:1] != ["serving"]:
+        process.kill()
+        raise RuntimeError(f"the catalog API server did not start (exit code {process.wait()})")
+
+    def stop() -> None:
+        process.stdin.close()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+    atexit.register(stop)
+    return first[1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--landing", type=Path, required=True, help="the landing zone served")
@@ -284,8 +307,13 @@ def main(argv: list[str] | None = None) -> int:
         "--fault", action="append", default=[], type=Fault.parse, help="KIND:PAGE[:ARG], repeatable"
     )
     parser.add_argument("--rps", type=float, default=0, help="answer 429 above this rate (0: no)")
+    parser.add_argument(
+        "--exit-with-stdin", action="store_true", help="stop when stdin closes (a parent's pipe)"
+    )
     args = parser.parse_args(argv)
     server, _ = make_server(args.landing, args.port, args.fault, args.rps)
+    if args.exit_with_stdin:
+        threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
     # The first line says where: a parent that asked for port 0 reads it.
     print(f"serving http://127.0.0.1:{server.server_address[1]}", flush=True)
     try:
