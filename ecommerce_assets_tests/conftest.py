@@ -36,6 +36,7 @@ GROUPS: dict[str, set[str]] = {
         "test_alerts",
         "test_automation",
         "test_bench",
+        "test_catalog_client",
         "test_dimensions",
         "test_generate",
         "test_house",
@@ -48,6 +49,7 @@ GROUPS: dict[str, set[str]] = {
     "pipeline": {
         "test_aggregates",
         "test_automation_evaluated",
+        "test_catalog_api_pipeline",
         "test_check_kinds",
         "test_check_status",
         "test_checks",
@@ -67,6 +69,7 @@ GROUPS: dict[str, set[str]] = {
         "test_browser_per_day",
         "test_browser_readme",
         "test_build_run",
+        "test_catalog_api_build",
         "test_cli",
         "test_concurrency",
         "test_daemon_e2e",
