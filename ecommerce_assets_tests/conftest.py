@@ -5,13 +5,20 @@ test groups, so a developer has a quick loop (README, "Tests").
 - ``pipeline``: the asset graph materialized in-process on generated or hand-written landing
   zones into temporary warehouses and instances;
 - ``e2e``: the real tools a user runs, as processes: the ``dagster``/``dg`` CLIs, ``bin/build``,
-  the webserver's GraphQL, the daemon, a headless browser.
+  the webserver's GraphQL, the daemon, a headless browser;
+- ``lake``: the lake profile (a DuckLake warehouse, the instance in PostgreSQL), in its own venv
+  (``.venv-lake``, DuckDB 1.4.4) with ``ECOMMERCE_PROFILE=lake``: ``bin/test``'s lake pass. Run
+  anywhere else, a lake test fails (it is not skipped) saying how to run it. A lake module imports
+  the ``lake`` extra's packages inside its tests: the default pass collects it before deselecting.
 
 Every test module is in exactly one group (a module nobody classified fails the collection); a
 test heavier than its module's group is listed in ``HEAVIER``.
 """
 
+import importlib.util
 import json
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,6 +83,9 @@ GROUPS: dict[str, set[str]] = {
         "test_dagster_cli",
         "test_webserver",
     },
+    "lake": {
+        "test_lake_instance",
+    },
 }
 # Tests heavier than their module's group: (module, test name prefix) -> group.
 HEAVIER: dict[tuple[str, str], str] = {
@@ -102,6 +112,28 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
         item.add_marker(group_of(module, item.name))
+
+
+def lake_profile_problem() -> str | None:
+    """Why this process cannot run the lake group's tests, or None when it can."""
+    profile = os.environ.get("ECOMMERCE_PROFILE")
+    if profile != "lake":
+        return f"ECOMMERCE_PROFILE is {'unset' if profile is None else repr(profile)}, not 'lake'"
+    if importlib.util.find_spec("dagster_postgres") is None or duckdb.__version__ != "1.4.4":
+        return f"this Python ({sys.prefix}) is not .venv-lake with the project's `lake` extra"
+    if not os.environ.get("ECOMMERCE_PG_HOST"):
+        return "ECOMMERCE_PG_HOST is not set (bin/_setup sets it from bin/postgres env)"
+    return None
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A lake test outside the lake profile fails before its fixtures run, saying how to run it."""
+    if item.get_closest_marker("lake") is not None and (problem := lake_profile_problem()):
+        pytest.fail(
+            f"a lake test outside the lake profile: {problem}. Run it with bin/test (its lake "
+            "pass) or ECOMMERCE_PROFILE=lake bin/test -m lake",
+            pytrace=False,
+        )
 
 
 @contextmanager
