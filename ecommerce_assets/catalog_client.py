@@ -95,31 +95,39 @@ class TransientError(Exception):
 
 
 class RateLimiter:
-    """At most ``floor(rps)`` request starts in any one-second window (one per ``1 / rps``
-    seconds below 1), shared by the threads that hold it: a sliding log of the last starts, with
-    a small margin for the server's clock of arrival."""
+    """At most ``floor(rps)`` requests in any one-second window (one per ``1 / rps`` seconds
+    below 1), as the server counts arrivals: a request may start only when fewer than that many
+    have *finished* within the window, or are in flight. Counting from when a request finished,
+    not when it started, keeps the bound whatever the latency (a request arrives after the client
+    started it and before the client has its answer), so no clock is shared with the server."""
 
-    def __init__(self, rps: float, margin_s: float = 0.02) -> None:
+    def __init__(self, rps: float, margin_s: float = 0.005) -> None:
         if rps <= 0:
             raise ValueError(f"requests per second must be positive, not {rps}")
         self.capacity = max(1, int(rps))  # a fraction of a request per second is not spent
-        self.window_s = 1.0 if rps >= 1 else 1.0 / rps
-        self.margin_s = margin_s
-        self._starts: deque[float] = deque()
-        self._lock = threading.Lock()
+        self.window_s = (1.0 if rps >= 1 else 1.0 / rps) + margin_s
+        self._finished: deque[float] = deque()
+        self._in_flight = 0
+        self._lock = threading.Condition()
 
-    def wait(self) -> None:
-        """Block until one more request may start, and count it."""
+    def __enter__(self) -> RateLimiter:
         with self._lock:
             while True:
                 now = time.monotonic()
-                span = self.window_s + self.margin_s
-                while self._starts and now - self._starts[0] >= span:
-                    self._starts.popleft()
-                if len(self._starts) < self.capacity:
-                    self._starts.append(now)
-                    return
-                time.sleep(self._starts[0] + span - now)
+                while self._finished and now - self._finished[0] >= self.window_s:
+                    self._finished.popleft()
+                if len(self._finished) + self._in_flight < self.capacity:
+                    self._in_flight += 1
+                    return self
+                # Wake when the oldest finished request leaves the window, or one finishes.
+                oldest = self._finished[0] + self.window_s - now if self._finished else None
+                self._lock.wait(oldest)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._finished.append(time.monotonic())
+            self._lock.notify_all()
 
 
 @dataclass
@@ -190,9 +198,9 @@ class CatalogClient:
     def _get(self, params: dict[str, str], fetch: DayFetch) -> tuple[dict, dict]:
         """One request: the page parsed twice (numbers kept as their text, and as JSON values for
         the raw JSON of malformed records), or TransientError for what is worth a retry."""
-        self.limiter.wait()
         fetch.requests += 1
-        response = self.http.get(PRODUCTS_PATH, params=params)
+        with self.limiter:
+            response = self.http.get(PRODUCTS_PATH, params=params)
         status = response.status_code
         if status == 429 or status >= 500:
             wait = retry_after_seconds(response.headers.get("Retry-After"))

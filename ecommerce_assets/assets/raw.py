@@ -5,7 +5,7 @@ same columns and lineage, read by ``catalog_client.py`` before anything of the r
 """
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -134,11 +134,13 @@ _API_DESCRIPTION = (
 )
 
 
-def _delivery(day, deliveries: dict) -> str:
+def _delivery(day: date, deliveries: dict[date, Path]) -> str:
     return "complete" if day in deliveries else "missing"
 
 
-def _fetch(context: dg.AssetExecutionContext, catalog: CatalogApi, days: list) -> dict:
+def _fetch(
+    context: dg.AssetExecutionContext, catalog: CatalogApi, days: list[date]
+) -> dict[date, DayFetch]:
     """Every day's feed, or a Failure naming the URL and page (nothing written yet)."""
     try:
         fetched = fetch_days(days, catalog.settings(), log=context.log.warning)
