@@ -93,10 +93,16 @@ def _job(
         parts = [selection] if isinstance(selection, str) else list(selection)
         asset_selection = dg.AssetSelection.from_string(" or ".join(parts))
     graph = defs.resolve_asset_graph()
-    return job.get_subset(
-        asset_selection=asset_selection.resolve(graph),
-        asset_check_selection=asset_selection.resolve_checks(graph) if checks else set(),
-    )
+    assets = asset_selection.resolve(graph)
+    # An order and its lines are one step (``fact_orders_and_lines``): selecting either selects
+    # both, with the other's checks, as a UI launch of one of them does. A selection of checks
+    # alone stays that (no asset is added to it).
+    siblings = dg.AssetSelection.assets(*assets).required_multi_asset_neighbors().resolve(graph)
+    added = siblings - assets
+    asset_checks = asset_selection.resolve_checks(graph) if checks else set()
+    if added and checks:
+        asset_checks |= dg.AssetSelection.assets(*added).resolve_checks(graph)
+    return job.get_subset(asset_selection=siblings, asset_check_selection=asset_checks)
 
 
 def _run_config(log_level: str | None) -> dict | None:

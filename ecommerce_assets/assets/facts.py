@@ -15,7 +15,7 @@ from ..transforms.facts import (
     build_fact_orders,
     build_fact_reviews,
 )
-from .common import columns_in, in_chunks, table_asset_kwargs
+from .common import MARTS_SCHEMA, columns_in, in_chunks, table_asset_kwargs, table_out
 
 GROUP = "facts"
 _USERS = ("user_sk", "user_id", "valid_from")
@@ -36,36 +36,33 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
             ),
         }
 
-    @dg.asset(
-        name="fact_orders",
-        ins={
-            "stg_orders": dg.AssetIn(),
-            "stg_order_items": dg.AssetIn(),
-            "dim_users": columns_in(*_USERS),
-            "dim_payment_method": dg.AssetIn(),
-        },
-        **kwargs(
-            FactOrders,
-            "One row per order: user version at order time, payment method, item count, units, "
-            "gross, discount, shipping, net = Σ line net + shipping, the source's order_amount "
-            "and an amount-mismatch flag (|order_amount − net| > 0.01).",
-        ),
-    )
-    def fact_orders(
-        stg_orders: WarehouseSlice,
-        stg_order_items: WarehouseSlice,
-        dim_users: WarehouseSlice,
-        dim_payment_method: WarehouseSlice,
-    ) -> DailyFrames:
-        return in_chunks(
-            stg_order_items,
-            lambda days: build_fact_orders(
-                stg_orders.narrow(days), stg_order_items.narrow(days), dim_users, dim_payment_method
+    # An order and its lines are one unit: one step writes both, so that no run ever holds one
+    # without the other. Their checks read both (net = Σ line net + shipping; every line has its
+    # order): with two assets, a backfill split into runs built the orders of some days in a run
+    # whose lines came later (they also wait for dim_products), and those checks failed on days
+    # that were right.
+    @dg.multi_asset(
+        name="fact_orders_and_lines",
+        outs={
+            "fact_orders": table_out(
+                FactOrders,
+                group=GROUP,
+                schema=MARTS_SCHEMA,
+                partition_expr="delivery_date",
+                description="One row per order: user version at order time, payment method, "
+                "item count, units, gross, discount, shipping, net = Σ line net + shipping, the "
+                "source's order_amount and an amount-mismatch flag (|order_amount − net| > 0.01).",
             ),
-        )
-
-    @dg.asset(
-        name="fact_order_items",
+            "fact_order_items": table_out(
+                FactOrderItems,
+                group=GROUP,
+                schema=MARTS_SCHEMA,
+                partition_expr="delivery_date",
+                description="One row per order line (the sales fact): product and user versions "
+                "at order time, exact line gross / discount / net, unit cost and margin of the "
+                "product version then valid, order status.",
+            ),
+        },
         ins={
             "stg_orders": dg.AssetIn(),
             "stg_order_items": dg.AssetIn(),
@@ -73,21 +70,38 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
             "dim_products": columns_in(*_PRODUCTS),
             "dim_payment_method": dg.AssetIn(),
         },
-        **kwargs(
-            FactOrderItems,
-            "One row per order line (the sales fact): product and user versions at order time, "
-            "exact line gross / discount / net, unit cost and margin of the product version then "
-            "valid, order status.",
-        ),
+        internal_asset_deps={
+            "fact_orders": {
+                dg.AssetKey(k)
+                for k in ("stg_orders", "stg_order_items", "dim_users", "dim_payment_method")
+            },
+            "fact_order_items": {
+                dg.AssetKey(k)
+                for k in (
+                    "stg_orders",
+                    "stg_order_items",
+                    "dim_users",
+                    "dim_products",
+                    "dim_payment_method",
+                )
+            },
+        },
+        **common,
     )
-    def fact_order_items(
+    def fact_orders_and_lines(
         stg_orders: WarehouseSlice,
         stg_order_items: WarehouseSlice,
         dim_users: WarehouseSlice,
         dim_products: WarehouseSlice,
         dim_payment_method: WarehouseSlice,
-    ) -> DailyFrames:
-        return in_chunks(
+    ) -> tuple[DailyFrames, DailyFrames]:
+        orders = in_chunks(
+            stg_order_items,
+            lambda days: build_fact_orders(
+                stg_orders.narrow(days), stg_order_items.narrow(days), dim_users, dim_payment_method
+            ),
+        )
+        lines = in_chunks(
             stg_order_items,
             lambda days: build_fact_order_items(
                 stg_orders.narrow(days),
@@ -97,6 +111,7 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
                 dim_payment_method,
             ),
         )
+        return orders, lines
 
     @dg.asset(
         name="fact_events",
@@ -145,4 +160,4 @@ def build_fact_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Assets
             lambda days: build_fact_reviews(stg_reviews.narrow(days), dim_users, dim_products),
         )
 
-    return [fact_orders, fact_order_items, fact_events, fact_reviews]
+    return [fact_orders_and_lines, fact_events, fact_reviews]
