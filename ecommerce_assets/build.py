@@ -18,7 +18,6 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 
 from .catalog_client import SOURCE_ENV, SOURCES, URL_ENV, load_catalog_settings
 from .instance_storage import CheckResult, PooledSqliteEventLogStorage
@@ -26,6 +25,7 @@ from .landing import complete_deliveries
 from .launch import launch_and_wait
 from .runner import range_tags, stream_days
 from .settings import load_settings
+from .warehouse import connect, describe_warehouse
 
 # A single-run backfill of N days otherwise logs N "materialization planned" events per asset,
 # one SQLite write each: for the 366-day build that was ~10,000 writes and about a third of its
@@ -57,10 +57,10 @@ def _instance() -> dg.DagsterInstance:
 
 
 def _table_counts(warehouse: Path) -> list[tuple[str, str, int]]:
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         tables = con.execute(
             "SELECT table_schema, table_name FROM information_schema.tables "
-            "ORDER BY table_schema, table_name"
+            "WHERE table_catalog = current_database() ORDER BY table_schema, table_name"
         ).fetchall()
         return [
             (schema, name, con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0])
@@ -69,10 +69,10 @@ def _table_counts(warehouse: Path) -> list[tuple[str, str, int]]:
 
 
 def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
-    with duckdb.connect(str(warehouse)) as con:
+    with connect(warehouse) as con:
         exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'staging' AND table_name = 'stg_quarantine'"
+            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = "
+            "current_database() AND table_schema = 'staging' AND table_name = 'stg_quarantine'"
         ).fetchone()[0]
         if not exists:
             return []
@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
         run_id, success = run.run_id, run.is_success
 
     print(f"\nRun {run_id}: {'SUCCESS' if success else 'FAILURE'}")
-    print(f"\nWarehouse {settings.warehouse.resolve()}")
+    print(f"\nWarehouse {describe_warehouse(settings.warehouse)}")
     for schema, name, rows in _table_counts(settings.warehouse):
         print(f"  {schema + '.' + name:<40} {rows:>12,} rows")
     quarantine = _quarantine_summary(settings.warehouse)

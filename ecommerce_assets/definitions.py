@@ -18,7 +18,7 @@ from .checks import build_checks
 from .io_manager import DuckDBWarehouseIOManager
 from .partitions import delivery_partitions, partitions_end_from_env
 from .resources import CATALOG, LANDING, WAREHOUSE, WAREHOUSE_IO, CatalogApi, LandingZone, Warehouse
-from .settings import Settings, load_settings
+from .settings import Settings, days_per_run_policy, load_settings
 
 
 def build_definitions(settings: Settings, catalog: CatalogSettings | None = None) -> dg.Definitions:
@@ -45,6 +45,11 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
         *build_aggregate_assets(partitions),
         *build_quality_assets(partitions),
     ]
+    policy = days_per_run_policy(settings)
+    if policy is not None:  # the lake: a backfill is several runs of bounded ranges, in parallel
+        assets = [
+            a.with_attributes(backfill_policy=policy) if a.partitions_def else a for a in assets
+        ]
     checks = build_checks(partitions, _partitioned(assets))
     automation = build_automation(partitions, settings)
     warehouse = Warehouse(database=str(settings.warehouse), lock_timeout_s=settings.lock_timeout_s)

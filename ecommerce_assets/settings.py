@@ -10,9 +10,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import dagster as dg
+
+from .lake import is_lake
+
 LANDING_ENV = "ECOMMERCE_LANDING_DIR"
 WAREHOUSE_ENV = "ECOMMERCE_WAREHOUSE"
 LOCK_TIMEOUT_ENV = "ECOMMERCE_LOCK_TIMEOUT"
+DAYS_PER_RUN_ENV = "ECOMMERCE_BACKFILL_DAYS_PER_RUN"
+# A lake's backfills: runs of at most this many days each, several at once (run queue).
+DEFAULT_LAKE_DAYS_PER_RUN = 31
 DEFAULT_LANDING = "data/landing"
 DEFAULT_WAREHOUSE = "data/warehouse.duckdb"
 DEFAULT_LOCK_TIMEOUT_S = 60.0
@@ -23,13 +30,36 @@ class Settings:
     landing_dir: Path
     warehouse: Path
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    # Days per run of a backfill (``ECOMMERCE_BACKFILL_DAYS_PER_RUN``); None: the whole range in
+    # one run (the DuckDB file's single writer), the default for a file; 31 for a lake.
+    days_per_run: int | None = None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the platform's paths from ``environ`` (default: the process environment)."""
     env = os.environ if environ is None else environ
+    warehouse = env.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
     return Settings(
         landing_dir=Path(env.get(LANDING_ENV) or DEFAULT_LANDING),
-        warehouse=Path(env.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE),
+        warehouse=Path(warehouse),
         lock_timeout_s=float(env.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT_S),
+        days_per_run=_days_per_run(env.get(DAYS_PER_RUN_ENV), is_lake(warehouse)),
     )
+
+
+def _days_per_run(text: str | None, lake: bool) -> int | None:
+    text = (text or "").strip().lower()
+    if not text:
+        return DEFAULT_LAKE_DAYS_PER_RUN if lake else None
+    if text == "all":
+        return None
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"{DAYS_PER_RUN_ENV}={text!r} must be a whole number of days or 'all'")
+    return int(text)
+
+
+def days_per_run_policy(settings: Settings) -> dg.BackfillPolicy | None:
+    """The backfill policy of partitioned assets when a backfill is split into several runs."""
+    if settings.days_per_run is None:
+        return None
+    return dg.BackfillPolicy.multi_run(max_partitions_per_run=settings.days_per_run)

@@ -12,13 +12,16 @@ import random
 import re
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow
+
+from .lake import data_path as lake_data_path
+from .lake import is_lake, lake_connection
 
 _LOCK_MARKERS = ("Could not set lock", "Conflicting lock")
 # A new warehouse file another process has created but whose headers (DuckDB's first three
@@ -48,6 +51,13 @@ def memory_limit(environ: Mapping[str, str] | None = None) -> str:
     return text
 
 
+def describe_warehouse(database: str | Path) -> str:
+    """Where the warehouse is, for people: the file's absolute path, or the lake and its data."""
+    if is_lake(database):
+        return f"{database} (DuckLake; data in {lake_data_path()})"
+    return str(Path(database).resolve())
+
+
 def _lock_holder(message: str) -> str:
     match = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", message)
     if not match:
@@ -75,7 +85,12 @@ def connect(
 
     DuckDB lets one process open a file read-write; a concurrent run or a DuckDB CLI left open makes
     ``connect`` fail at once, so we retry until ``lock_timeout_s`` and then name the holder.
+    A ``ducklake:`` warehouse has no such lock: see ``lake.py``.
     """
+    if is_lake(database):
+        with lake_connection(str(database), memory_limit()) as con:
+            yield con
+        return
     path = Path(database)
     if str(database) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,15 +137,27 @@ def connect(
         con.close()
 
 
+def finish_pending(con: duckdb.DuckDBPyConnection) -> None:
+    """Finish an ``execute()`` result still partly fetched (``fetchone``) on the connection.
+
+    A relation cannot run while one is open. DuckDB 2.x has ``complete()`` for this; 1.4.4 (the
+    version the lake's extensions are built for) has not, so the rest of the result is fetched.
+    """
+    complete = getattr(con, "complete", None)
+    if complete is not None:
+        complete()
+        return
+    with suppress(duckdb.InvalidInputException):  # no open result: nothing to finish
+        con.fetchall()
+
+
 def fetch_frame(
     con: duckdb.DuckDBPyConnection,
     sql: str,
     params: Sequence[Any] | Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Run a query and return its rows as an Arrow-backed pandas frame (one column per type)."""
-    # A relation cannot run while an earlier ``execute()`` result on the connection is only
-    # partly fetched (``fetchone``): finish that one first (a no-op when there is none).
-    con.complete()
+    finish_pending(con)
     relation = con.sql(sql, params=params) if params else con.sql(sql)
     table = relation.to_arrow_table()
     # DuckDB's HUGEINT (what ``sum`` of counts gives) arrives as decimal128(38, 0), on which

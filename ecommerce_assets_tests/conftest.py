@@ -85,6 +85,8 @@ GROUPS: dict[str, set[str]] = {
     },
     "lake": {
         "test_lake_instance",
+        "test_lake_backfill",
+        "test_lake_warehouse",
     },
 }
 # Tests heavier than their module's group: (module, test name prefix) -> group.

@@ -30,7 +30,6 @@ import csv
 import itertools
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -62,8 +61,8 @@ from .webserver import (
     START,
     Project,
     Webserver,
-    die_with_parent,
     running_webserver,
+    start_daemon,
     stop_process,
 )
 
@@ -218,17 +217,7 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
         config = server.graphql(INSTANCE)["instance"]["runQueueConfig"]
         assert config == {"maxConcurrentRuns": 1}, config  # the project's queue is in force
         stop_run_launching_sensors(server)  # before the daemon ticks them
-        with log.open("wb") as out:
-            daemon = subprocess.Popen(
-                [str(DAEMON), "run", "-w", "workspace.yaml"],
-                cwd=ROOT,
-                env=project.env,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its group: code server and run workers stop with it
-                preexec_fn=die_with_parent if sys.platform == "linux" else None,
-            )
+        daemon = start_daemon(project, log)
         platform = Platform(project, server, daemon, log)
         try:
             wait_for_daemon(platform)

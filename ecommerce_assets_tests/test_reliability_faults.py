@@ -153,6 +153,9 @@ KILLED_RUN = textwrap.dedent(
             if sql == "COMMIT" and self.table == target:
                 print("inside-transaction", flush=True)
                 time.sleep(600)
+            # A chunk is read by DuckDB's replacement scan of its caller's local (writes.py,
+            # _on_chunk): this wrapper is now that caller, so it holds the chunk under that name.
+            _ecommerce_chunk = sys._getframe(1).f_locals.get("_ecommerce_chunk")
             return self.con.execute(sql, *args)
 
     def stalling_write(con, schema, table, *args, **kwargs):

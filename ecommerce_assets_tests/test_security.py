@@ -148,11 +148,15 @@ def test_partition_keys_are_validated_dates_before_any_run() -> None:
 # The repository: loopback UI, no secrets, webhook from the environment.
 # ------------------------------------------------------------------------------------------------
 def _repo_files() -> list[Path]:
-    """Files git would track: generated data, the virtualenv and caches pruned while walking."""
+    """Files git would track: generated data, the virtualenvs and caches pruned while walking."""
     skip = {".venv", ".git", "data", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"}
     out = []
     for folder, dirs, files in os.walk(ROOT):
-        dirs[:] = [d for d in dirs if d not in skip and not d.endswith(".egg-info")]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in skip and not d.endswith(".egg-info") and not d.startswith(".venv")
+        ]
         here = Path(folder)
         for name in files:
             path = here / name

@@ -215,3 +215,19 @@ def running_webserver(
         yield server
     finally:
         stop_process(process)
+
+
+def start_daemon(project: Project, log: Path) -> subprocess.Popen:
+    """``dagster-daemon run -w workspace.yaml`` with the project's environment, output to ``log``,
+    in a process group of its own (its code server and run workers stop with it)."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=ROOT,
+            env=project.env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent if sys.platform == "linux" else None,
+        )

@@ -12,6 +12,8 @@ from typing import Any
 
 import dagster as dg
 
+from ..lake import data_path as lake_data_path
+from ..lake import is_lake
 from ..settings import Settings
 from .jobs import TRIGGER_TAG
 
@@ -56,10 +58,16 @@ class Delivery:
 
 
 def alert_log_path(warehouse: Path, environ: Mapping[str, str] | None = None) -> Path:
-    """``ECOMMERCE_ALERT_LOG``, else ``alerts.jsonl`` beside the warehouse."""
+    """``ECOMMERCE_ALERT_LOG``, else ``alerts.jsonl`` beside the warehouse (a lake: beside its
+    local data folder, or in ``data/`` when its data is in object storage)."""
     env = os.environ if environ is None else environ
     custom = env.get(ALERT_LOG_ENV)
-    return Path(custom) if custom else warehouse.parent / ALERT_LOG_NAME
+    if custom:
+        return Path(custom)
+    if is_lake(warehouse):
+        data = lake_data_path(env)
+        return (Path("data") if "://" in data else Path(data).parent) / ALERT_LOG_NAME
+    return warehouse.parent / ALERT_LOG_NAME
 
 
 def post_json(url: str, payload: Mapping[str, Any], timeout_s: float = WEBHOOK_TIMEOUT_S) -> int:

@@ -197,6 +197,11 @@ def stage_sql(spec: TableSpec, with_order_keys: bool = False) -> str:
     texts = ", ".join(f"{_text(c.name)} AS {_trimmed(c.name)}" for c in cols)
     typed = ", ".join(f"{_typed(c)} AS {_typed_value(c.name)}" for c in cols)
     content = ", ".join(quote_ident(c.name) for c in cols)
+    # Raw columns are text by contract; a frame passed in (tests, the API source) may carry an
+    # all-NULL column that DuckDB 1.4 reads as INTEGER, and comparing it with '' would fail.
+    as_text = ", ".join(
+        f"CAST({quote_ident(c.name)} AS VARCHAR) AS {quote_ident(c.name)}" for c in cols
+    )
     key = _typed_value(spec.key)
     version = f", {_trimmed(spec.version_column)}" if spec.version_column else ""
 
@@ -249,7 +254,8 @@ def stage_sql(spec: TableSpec, with_order_keys: bool = False) -> str:
     return f"""
         WITH t AS (
             SELECT *, {texts}
-            FROM (SELECT * REPLACE (CAST(delivery_date AS DATE) AS delivery_date) FROM raw)
+            FROM (SELECT * REPLACE (CAST(delivery_date AS DATE) AS delivery_date, {as_text})
+                FROM raw)
         ), v AS (
             SELECT *, {typed},
                 row_number() OVER (

@@ -1,0 +1,376 @@
+"""Writing a slice of a table (some days, or all of it) in one transaction, columns by name.
+
+Why not the stock ``DuckDBPandasIOManager``: it deletes the slice and inserts positionally, each
+statement autocommitted, so a failed insert leaves the table empty and a column-order change swaps
+values silently (``shared/notes/dagster-duckdb-pandera.md``). Here a write is
+``BEGIN; [CREATE|ALTER ADD COLUMN]; DELETE slice; INSERT (cols) SELECT cols; COMMIT`` and any error
+rolls the whole thing back, leaving the previous content intact.
+
+On the DuckDB file there is one writer at a time (the file lock), so the chunks stream straight
+into the open transaction. On a DuckLake lake several runs write at once and a commit can
+conflict with another's (both deleted rows of the same Parquet file): the chunks are first staged
+in a local temporary table, then the transaction is retried from it with backoff
+(``write_staged``), which a stream consumed once could not do.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow
+
+from .warehouse import finish_pending, quote_ident
+
+Columns = list[tuple[str, str, bool]]
+Window = tuple[str, datetime, datetime]
+# A lake commit that conflicted with another writer's is retried this many times in all, waiting
+# CONFLICT_BASE_WAIT_S * 2**n (jittered) between attempts.
+CONFLICT_ATTEMPTS = 6
+CONFLICT_BASE_WAIT_S = 0.2
+
+
+class WarehouseConflictError(RuntimeError):
+    """A lake write kept conflicting with concurrent writers; nothing of it was committed."""
+
+
+def _is_conflict(exc: duckdb.Error) -> bool:
+    """A DuckLake commit that lost a race (another writer changed what this one read or deleted)."""
+    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+
+
+# The name under which SQL reads a chunk (``_on_chunk``).
+_FRAME = "_ecommerce_chunk"
+
+
+class SchemaEvolutionError(ValueError):
+    """An output is incompatible with the table already in the warehouse."""
+
+
+def _normalize_type(sql_type: str) -> str:
+    return re.sub(r"\s+", "", sql_type).upper()
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns "
+        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
+        "ORDER BY ordinal_position",
+        [schema, table],
+    ).fetchall()
+    return {name: dtype for name, dtype in rows}
+
+
+def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
+    """Column name -> SQL type of ``schema.table`` in the warehouse (empty if it does not exist)."""
+    return _table_columns(con, schema, table)
+
+
+def _as_arrow(df: pd.DataFrame) -> pyarrow.Table:
+    """The frame as an Arrow table: zero-copy for Arrow-backed columns, converted otherwise."""
+    return pyarrow.Table.from_pandas(df, preserve_index=False)
+
+
+def write_slice(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    df: pd.DataFrame,
+    columns: list[tuple[str, str, bool]] | None = None,
+    partition: tuple[str, datetime, datetime] | None = None,
+) -> None:
+    """Replace one slice (a time window of ``partition[0]``, or the whole table) in one transaction.
+
+    Columns are matched by name. A column the table lacks is added (nullable); a column whose type
+    changed, or an output column the declared schema lacks, fails the write and changes nothing.
+    """
+    write_chunks(con, schema, table, [df], columns, partition)
+
+
+def write_chunks(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    chunks: Iterable[pd.DataFrame],
+    columns: list[tuple[str, str, bool]] | None = None,
+    partition: tuple[str, datetime, datetime] | None = None,
+    on_chunk: Any = None,
+    *,
+    staged: bool = False,
+) -> int:
+    """``write_slice`` for a slice produced in chunks: still one transaction for the whole slice.
+
+    ``BEGIN; [CREATE|ALTER ADD COLUMN]; DELETE slice; INSERT chunk (by name)...; COMMIT``: if any
+    chunk fails (an error in the code producing it, validation, an undeclared column, a row outside
+    the window), everything rolls back and the previous content stays. ``on_chunk(frame)`` is
+    called after each chunk is inserted. Returns the rows written. ``staged``: the lake's way,
+    chunks staged locally and the transaction retried on a conflict (``write_staged``).
+    """
+    if staged:
+        return write_staged(con, schema, table, chunks, columns, partition, on_chunk)
+    fq = f"{quote_ident(schema)}.{quote_ident(table)}"
+    written = 0
+    began = False
+    try:
+        for df in chunks:
+            chunk, columns, declared = _checked(con, df, schema, table, columns, partition)
+            if not began:
+                con.execute("BEGIN TRANSACTION")
+                began = True
+                _prepare(con, schema, table, columns, partition)
+                in_table = _table_columns(con, schema, table)
+            if len(df):
+                # By name: every column of the table in its order, NULL where the chunk lacks it.
+                selects = ", ".join(
+                    f"CAST({quote_ident(n)} AS {declared[n]}) AS {quote_ident(n)}"
+                    if n in declared and n in df.columns
+                    else f"CAST(NULL AS {sql_type}) AS {quote_ident(n)}"
+                    for n, sql_type in in_table.items()
+                )
+                # An INSERT statement, not a relation's ``insert_into(fq)``: DuckDB 1.4 takes
+                # that argument as one table name, quotes and dot included.
+                _on_chunk(con, chunk, f"INSERT INTO {fq} SELECT {selects} FROM {_FRAME}")
+                written += len(df)
+            del chunk
+            if on_chunk is not None:
+                on_chunk(df)
+            del df  # before the next chunk is produced
+        if not began:  # no chunk at all: the slice becomes empty
+            if columns is None:
+                return 0
+            con.execute("BEGIN TRANSACTION")
+            began = True
+            _prepare(con, schema, table, columns, partition)
+        con.execute("COMMIT")
+    except BaseException:
+        if began:
+            with suppress(duckdb.Error):  # a failed statement may leave its result open
+                finish_pending(con)
+            con.execute("ROLLBACK")
+        raise
+    return written
+
+
+def _checked(
+    con: duckdb.DuckDBPyConnection,
+    df: pd.DataFrame,
+    schema: str,
+    table: str,
+    columns: Columns | None,
+    partition: Window | None,
+) -> tuple[pyarrow.Table, Columns, dict[str, str]]:
+    """The chunk as Arrow once it passed what every write checks first: its columns declared
+    (without a declaration, the first chunk's are), the required ones present, its rows inside
+    the partition window. Also the columns and their declared SQL types."""
+    chunk = _as_arrow(df)
+    if columns is None:
+        described = _on_chunk(con, chunk, f"DESCRIBE SELECT * FROM {_FRAME}")
+        columns = [(row[0], row[1], True) for row in described]
+    declared = {name: sql_type for name, sql_type, _ in columns}
+    _check_columns(df, schema, table, columns, declared)
+    if partition is not None:
+        _check_inside_window(con, chunk, schema, table, *partition)
+    return chunk, columns, declared
+
+
+def _check_columns(
+    df: pd.DataFrame,
+    schema: str,
+    table: str,
+    columns: list[tuple[str, str, bool]],
+    declared: dict[str, str],
+) -> None:
+    undeclared = [c for c in df.columns if c not in declared]
+    if undeclared:
+        raise SchemaEvolutionError(
+            f"{schema}.{table}: output has columns {undeclared} that its schema lacks"
+        )
+    missing = [name for name, _, nullable in columns if name not in df.columns and not nullable]
+    if missing:
+        raise SchemaEvolutionError(f"{schema}.{table}: output lacks required columns {missing}")
+
+
+def _prepare(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    columns: list[tuple[str, str, bool]],
+    partition: tuple[str, datetime, datetime] | None,
+) -> None:
+    """Inside the transaction: create or evolve the table, then delete the slice."""
+    fq = f"{quote_ident(schema)}.{quote_ident(table)}"
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    existing = _table_columns(con, schema, table)
+    if not existing:
+        ddl = ", ".join(f"{quote_ident(n)} {t}" for n, t, _ in columns)
+        con.execute(f"CREATE TABLE {fq} ({ddl})")
+    else:
+        for name, sql_type, _ in columns:
+            if name not in existing:
+                con.execute(f"ALTER TABLE {fq} ADD COLUMN {quote_ident(name)} {sql_type}")
+            elif _normalize_type(existing[name]) != _normalize_type(sql_type):
+                raise SchemaEvolutionError(
+                    f"{schema}.{table}: column {name!r} is {existing[name]} in the "
+                    f"warehouse but the asset now produces {sql_type}. This is not a "
+                    "compatible change: migrate the table (or drop it to rebuild) first. "
+                    "Nothing was written."
+                )
+    if partition is not None:
+        column, start, end = partition
+        col = quote_ident(column)
+        con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
+    else:
+        con.execute(f"DELETE FROM {fq}")
+
+
+def _on_chunk(con: duckdb.DuckDBPyConnection, chunk: pyarrow.Table, sql: str) -> list[tuple]:
+    """Run ``sql``, in which ``_FRAME`` names the chunk's Arrow table; its rows.
+
+    DuckDB finds the table by a replacement scan of this function's local variable. Not
+    ``con.register`` nor a relation's ``query``: both keep the Arrow table in the transaction's
+    catalog until COMMIT (every chunk of a range stayed in memory). And in a short-lived frame of
+    its own: the scan reads the caller's ``f_locals``, a snapshot Python keeps on the frame, which
+    in the long-lived ``write_chunks`` frame held each chunk until the next one was read.
+    """
+    _ecommerce_chunk = chunk  # read by DuckDB under the name _FRAME
+    del chunk
+    return con.execute(sql).fetchall()
+
+
+def _check_inside_window(
+    con: duckdb.DuckDBPyConnection,
+    chunk: pyarrow.Table,
+    schema: str,
+    table: str,
+    column: str,
+    start: datetime,
+    end: datetime,
+) -> None:
+    """Rows outside the partition window would survive the next re-run of it: refuse them.
+
+    Runs in DuckDB on the chunk's Arrow table (no pandas conversion of the column)."""
+    if not chunk.num_rows:
+        return
+    if column not in chunk.column_names:
+        raise SchemaEvolutionError(f"{schema}.{table}: partition column {column!r} is missing")
+    col = quote_ident(column)
+    # A relation's query takes no parameters; the bounds are datetimes, written as literals.
+    low, high = (f"TIMESTAMP '{bound.isoformat(sep=' ')}'" for bound in (start, end))
+    outside = (
+        f"{col} IS NULL OR CAST({col} AS TIMESTAMP) < {low} OR CAST({col} AS TIMESTAMP) >= {high}"
+    )
+    count, sample = _on_chunk(
+        con,
+        chunk,
+        f"SELECT count(*), list(CAST({col} AS VARCHAR))[1:3] FROM {_FRAME} WHERE {outside}",
+    )[0]
+    if count:
+        raise ValueError(
+            f"{schema}.{table}: {int(count)} rows have {column} outside the partition "
+            f"window [{start:%Y-%m-%d}, {end:%Y-%m-%d}), e.g. {sample}; nothing was written"
+        )
+
+
+def write_staged(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    chunks: Iterable[pd.DataFrame],
+    columns: Columns | None = None,
+    partition: Window | None = None,
+    on_chunk: Callable[[pd.DataFrame], object] | None = None,
+    attempts: int = CONFLICT_ATTEMPTS,
+) -> int:
+    """``write_chunks`` for a warehouse with concurrent writers: stage, then commit with retries.
+
+    Each chunk is checked as in ``write_chunks`` and appended to a temporary table of this
+    connection (local: memory, spilling to disk past ``memory_limit``). Then
+    ``BEGIN; prepare; DELETE slice; INSERT FROM staged; COMMIT``; a commit that conflicts with
+    another writer's is rolled back and retried from the staged rows with jittered exponential
+    backoff, up to ``attempts`` times, then fails naming the table and slice. Nothing is
+    committed unless everything is.
+    """
+    stage = quote_ident(f"__ecommerce_stage_{uuid.uuid4().hex}")
+    staged_columns: list[str] = []
+    written = 0
+    try:
+        for df in chunks:
+            chunk, columns, declared = _checked(con, df, schema, table, columns, partition)
+            if len(df):
+                casts = ", ".join(
+                    f"CAST({quote_ident(n)} AS {declared[n]}) AS {quote_ident(n)}"
+                    for n in df.columns
+                )
+                if not staged_columns:
+                    sql = f"CREATE TEMP TABLE {stage} AS SELECT {casts} FROM {_FRAME}"
+                    staged_columns = list(df.columns)
+                else:
+                    sql = f"INSERT INTO {stage} BY NAME SELECT {casts} FROM {_FRAME}"
+                _on_chunk(con, chunk, sql)
+                written += len(df)
+            del chunk
+            if on_chunk is not None:
+                on_chunk(df)
+            del df
+        if columns is None:  # no chunk at all and nothing declared: nothing to write
+            return 0
+        _commit_with_retries(
+            con, schema, table, columns, partition, stage, staged_columns, attempts
+        )
+        return written
+    finally:
+        with suppress(duckdb.Error):
+            finish_pending(con)
+            con.execute(f"DROP TABLE IF EXISTS temp.{stage}")
+
+
+def _commit_with_retries(
+    con: duckdb.DuckDBPyConnection,
+    schema: str,
+    table: str,
+    columns: Columns,
+    partition: Window | None,
+    stage: str,
+    staged_columns: list[str],
+    attempts: int,
+) -> None:
+    fq = f"{quote_ident(schema)}.{quote_ident(table)}"
+    for attempt in range(1, attempts + 1):
+        try:
+            con.execute("BEGIN TRANSACTION")
+            _prepare(con, schema, table, columns, partition)
+            if staged_columns:
+                present = set(staged_columns)
+                selects = ", ".join(
+                    quote_ident(n) if n in present else f"CAST(NULL AS {t}) AS {quote_ident(n)}"
+                    for n, t in _table_columns(con, schema, table).items()
+                )
+                con.execute(f"INSERT INTO {fq} SELECT {selects} FROM temp.{stage}")
+            con.execute("COMMIT")
+            return
+        except BaseException as exc:
+            with suppress(duckdb.Error):  # a failed COMMIT has already rolled back
+                finish_pending(con)
+                con.execute("ROLLBACK")
+            if not isinstance(exc, duckdb.Error) or not _is_conflict(exc):
+                raise
+            if attempt == attempts:
+                what = (
+                    f"days [{partition[1]:%Y-%m-%d}, {partition[2]:%Y-%m-%d})"
+                    if partition
+                    else "the table"
+                )
+                raise WarehouseConflictError(
+                    f"{schema}.{table}: writing {what} conflicted with concurrent writers "
+                    f"{attempts} times (last: {str(exc).splitlines()[-1]}). Nothing of this write "
+                    "was committed; the table is as the other writers left it. Re-run the step."
+                ) from exc
+            time.sleep(CONFLICT_BASE_WAIT_S * 2 ** (attempt - 1) * (0.5 + random.random()))
