@@ -48,7 +48,7 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
     policy = days_per_run_policy(settings)
     if policy is not None:  # the lake: a backfill is several runs of bounded ranges, in parallel
         assets = [
-            a.with_attributes(backfill_policy=policy) if a.partitions_def else a for a in assets
+            a.with_attributes(backfill_policy=policy) if _splittable(a) else a for a in assets
         ]
     checks = build_checks(partitions, _partitioned(assets))
     automation = build_automation(partitions, settings)
@@ -76,6 +76,21 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
     )
     # Declarative automation for what is not partitioned by delivery (automation.py).
     return apply_automation(defs)
+
+
+def _splittable(definition: dg.AssetsDefinition) -> bool:
+    """Partitioned, and no day of it reads every day of an input (``AllPartitionMapping``).
+
+    ``agg_daily_sales`` reads all of ``fact_orders`` for each day: split into runs it gains
+    nothing, and Dagster's backfill of some days re-requested it without end (63 runs for an
+    8-day backfill of a 366-day landing zone, measured), so it keeps its one-run policy.
+    """
+    if definition.partitions_def is None:
+        return False
+    return not any(
+        isinstance(definition.get_partition_mapping(dep), dg.AllPartitionMapping)
+        for dep in definition.dependency_keys
+    )
 
 
 def _blocking_checks(checks: list[dg.AssetChecksDefinition]) -> dict[str, list[str]]:

@@ -181,3 +181,12 @@ def test_the_peer_runs_from_anywhere_and_takes_only_the_contract_from_the_platfo
         check=True,
     ).stdout
     assert out.strip() == "['ecommerce_assets', 'ecommerce_assets.contract']"
+
+
+def test_the_lake_backfill_counts_the_most_runs_at_once() -> None:
+    from bench.lake_backfill import most_at_once
+
+    assert most_at_once([]) == 0
+    assert most_at_once([(0, 10), (10, 20)]) == 1  # one ends as the next starts: never together
+    assert most_at_once([(0, 10), (5, 20), (6, 7), (30, 40)]) == 3
+    assert most_at_once([(0, 10), (2, 4), (5, 8), (9, 12)]) == 2

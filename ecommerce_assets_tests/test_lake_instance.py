@@ -23,6 +23,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from .webserver import stop_process
+
 ROOT = Path(__file__).resolve().parents[1]
 LAKE_YAML = ROOT / "deploy" / "lake" / "dagster.yaml"
 BIN_POSTGRES = ROOT / "bin" / "postgres"
@@ -188,6 +190,7 @@ def test_queued_runs_are_started_by_a_separate_process(lake_home: Path, tmp_path
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
+            start_new_session=True,  # its group: the code server it starts stops with it
         )
         try:
             deadline = time.monotonic() + 240
@@ -200,8 +203,7 @@ def test_queued_runs_are_started_by_a_separate_process(lake_home: Path, tmp_path
                     break
                 time.sleep(1)
         finally:
-            daemon.terminate()
-            daemon.wait(timeout=60)
+            stop_process(daemon)  # the whole group: a bare terminate() left its code server
             log.close()
     assert statuses == [dg.DagsterRunStatus.SUCCESS] * 2, (tmp_path / "daemon.log").read_text()
 
