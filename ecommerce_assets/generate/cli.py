@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
-from .landing_zone import generate_landing_zone, live_deliveries
+from .landing_zone import generate_landing_zone
+from .live import live_deliveries
 
 
 def _parse_rate(text: str) -> tuple[str, float]:
@@ -36,18 +37,31 @@ def _parser(prog: str | None) -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--scale", type=float, default=1.0)
-    parser.add_argument("--start", type=date.fromisoformat, default=date(2024, 1, 1))
+    parser.add_argument(
+        "--start",
+        type=date.fromisoformat,
+        default=None,
+        help="first day (YYYY-MM-DD); default: the window ends yesterday (UTC)",
+    )
     parser.add_argument("--days", type=int, default=366)
     parser.add_argument("--clean", action="store_true", help="inject no defects")
     parser.add_argument("--rate", type=_parse_rate, action="append", default=[], metavar="NAME=R")
     parser.add_argument(
         "--live",
         action="store_true",
-        help="live demo: deliver the days missing from --out one every --interval seconds",
+        help="live demo: deliver the days missing from --out one every --interval seconds, "
+        "then each following day once it has ended (UTC)",
     )
     parser.add_argument("--interval", type=float, default=10.0, help="seconds between deliveries")
     parser.add_argument("--max-days", type=int, default=None, help="--live: deliver at most N days")
     parser.add_argument("--initial", type=int, default=0, help="--live: deliver N days at once")
+    parser.add_argument(
+        "--lag",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="--live: deliver a day this long after it has ended (UTC)",
+    )
     return parser
 
 
@@ -70,6 +84,7 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
                 interval_s=args.interval,
                 max_days=args.max_days,
                 initial=args.initial,
+                lag_s=args.lag,
                 log=lambda msg: print(msg, flush=True),
                 **world_args,
             )
@@ -84,5 +99,9 @@ def main(argv: Sequence[str] | None = None, prog: str | None = None) -> int:
         parser.error(str(exc))
     n_defects = sum(sum(v.values()) for v in summary["defects"].values())
     rows = ", ".join(f"{k}={v}" for k, v in summary["rows"].items())
-    print(f"wrote {summary['days']} days to {summary['out']}: {rows}; defects={n_defects}")
+    kept = f" ({summary['unchanged']} already there, untouched)" if summary["unchanged"] else ""
+    print(
+        f"wrote {summary['days']} days to {summary['out']} from {summary['start']}{kept}: "
+        f"{rows}; defects={n_defects}"
+    )
     return 0

@@ -2,7 +2,8 @@
 
 Why a module of its own: the order in which defect classes draw from the file's random stream
 is part of the output (the same seed must give the same files), so it is written down once here:
-extra quarantine rows first (copied before any in-place change), then in-place changes.
+extra quarantine rows first (copied before any in-place change), then in-place changes, then rows
+of yesterday's file sent again.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import numpy as np
 from ecommerce_assets import contract
 
 from .in_place import add_exact_duplicates, change_rows_in_place
-from .injection import InjectedRow, Injection, ReservedKeys
+from .injection import Injection, ReservedKeys
 from .quarantine_rows import QUARANTINE_ROW_DEFECTS
+from .resent import PreviousFile, add_resent_rows
 from .world import DayTable
 
 
@@ -26,13 +28,19 @@ def inject(
     rng: np.random.Generator,
     rates: Mapping[str, float],
     keys: ReservedKeys,
-) -> tuple[list[InjectedRow], dict[str, int]]:
-    """Choose and apply this file's row defects; returns extra rows and in-place counts."""
+    previous: PreviousFile | None = None,
+) -> Injection:
+    """Choose and apply this file's row defects; ``previous`` is yesterday's file of the table.
+
+    Returns the injection: its extra rows, in-place counts and which rows were touched. Re-sent
+    rows of yesterday come last, so they never shift the draws of the other classes.
+    """
     injection = Injection(spec, table, day_num, rng, rates, keys)
     if table.n == 0 or not injection.src.any():
-        return injection.extras, injection.counts
+        return injection
     for add_rows in QUARANTINE_ROW_DEFECTS:
         add_rows(injection)
     add_exact_duplicates(injection)
     change_rows_in_place(injection)
-    return injection.extras, injection.counts
+    add_resent_rows(injection, previous)
+    return injection

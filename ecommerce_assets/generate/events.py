@@ -105,8 +105,7 @@ def _browse_sessions(
 
     Returns the events and the number of sessions; session numbers follow the purchase ones.
     """
-    n_products = int(world.products.n_ok[day_index])
-    n_users = int(world.users.n_ok[day_index])
+    n_products, n_users = world.products.n_ok, world.users.n_ok
     n_sessions = int(rng.poisson(day_mean(_REF_BROWSE_SESSIONS, world, day_index)))
     page_views = rng.choice(3, size=n_sessions, p=BROWSE_PV_ONE) + 1
     has_product = rng.random(n_sessions) < BROWSE_PRODUCT_P
@@ -127,7 +126,7 @@ def _browse_sessions(
     event_type[(pos >= browsed) & (pos < carted)] = ADD_TO_CART
     event_type[(pos >= carted) & (pos < removed)] = REMOVE_FROM_CART
     event_type[pos >= removed] = CHECKOUT
-    random_product = sample_prefix(rng, world.p_cum, n_products, session.size) + 1
+    random_product = sample_prefix(rng, world.products["cum"], n_products, session.size) + 1
     product = np.where(event_type == PRODUCT_VIEW, random_product, 0)
     # cart events concern the last viewed product of the session
     last_view = session_first + browsed - 1
@@ -168,21 +167,15 @@ def _merge_sessions(world: World, purchases: Events, browses: Events, n_sessions
 
 
 def _hold_late(
-    world: World,
-    day_index: int,
-    rng: np.random.Generator,
-    events: Events,
-    late_rate: float,
-    carry: Events,
+    rng: np.random.Generator, events: Events, late_rate: float, carry: Events
 ) -> tuple[Events, Events, int]:
     """Hold some non-purchase events for tomorrow, prepend yesterday's held ones.
 
     Returns the events delivered today, those held for tomorrow and how many of today's leading
-    rows are late. The last day of the window holds nothing back.
+    rows are late. Every day holds some back, the last of a window too: a day never depends on
+    how many follow it, and what is held past the window simply has not arrived yet.
     """
     hold = (rng.random(events["ts"].size) < late_rate) & (events["type"] != PURCHASE)
-    if day_index == world.days - 1:
-        hold[:] = False
     held = {key: values[hold] for key, values in events.items()}
     today = {
         key: np.concatenate([carry[key], values[~hold]]) if carry else values[~hold]
@@ -240,5 +233,5 @@ def events_day(
         world, day_index, rng, day_start, n_purchase_sessions
     )
     events = _merge_sessions(world, purchases, browses, n_purchase_sessions + n_browse_sessions)
-    today, held, n_late = _hold_late(world, day_index, rng, events, late_rate, carry)
+    today, held, n_late = _hold_late(rng, events, late_rate, carry)
     return _events_table(today, n_late), held

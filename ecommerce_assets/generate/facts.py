@@ -55,7 +55,7 @@ class OrdersOfDay:
 def orders_day(world: World, day_index: int, rng: np.random.Generator) -> OrdersOfDay:
     """Orders priced at the product version current at order time, shipping included."""
     day_start = (world.day0 + day_index) * 86400
-    n_users, n_products = int(world.users.n_ok[day_index]), int(world.products.n_ok[day_index])
+    n_users, n_products = world.users.n_ok, world.products.n_ok
     n_orders = int(rng.poisson(day_mean(REF_ORDERS, world, day_index)))
     order_ts = day_start + np.sort(secs_in_day(rng, n_orders))
     order_user = rng.integers(0, n_users, size=n_orders) + 1
@@ -63,16 +63,18 @@ def orders_day(world: World, day_index: int, rng: np.random.Generator) -> Orders
     line_start = np.concatenate([[0], np.cumsum(n_lines)[:-1]]).astype(np.int64)
     n_items = int(n_lines.sum())
     line_order = np.repeat(np.arange(n_orders), n_lines)
-    line_product = sample_prefix(rng, world.p_cum, n_products, n_items)
+    products = world.products
+    line_product = sample_prefix(rng, products["cum"], n_products, n_items)
     quantity = rng.choice(4, size=n_items, p=QTY_P) + 1
     discount = rng.choice(6, size=n_items, p=DISCOUNT_P)
-    products = world.products
     line_ts = order_ts[line_order]
-    change_day = products.chg_day[line_product]
+    change_day = products["chg_day"][line_product]
     new_price = (change_day < day_index) | (
-        (change_day == day_index) & (products.chg_secs[line_product] <= line_ts)
+        (change_day == day_index) & (products["chg_secs"][line_product] <= line_ts)
     )
-    unit_price = np.where(new_price, world.p_price2[line_product], world.p_price[line_product])
+    unit_price = np.where(
+        new_price, products["price2"][line_product], products["price"][line_product]
+    )
     milli = quantity * unit_price * (1000 - DISCOUNT_MILLI[discount])  # cents * 1000, exact
     net = (milli + 500) // 1000  # half away from zero (all positive)
     subtotal = np.add.reduceat(net, line_start) if n_orders else np.zeros(0, np.int64)
@@ -114,7 +116,8 @@ def orders_day(world: World, day_index: int, rng: np.random.Generator) -> Orders
 
 def reviews_day(world: World, day_index: int, rng: np.random.Generator) -> DayTable:
     """Reviews of popular products by existing users, dated the day (no weekly profile)."""
-    n_users, n_products = int(world.users.n_ok[day_index]), int(world.products.n_ok[day_index])
+    n_users, n_products = world.users.n_ok, world.products.n_ok
+    cum = world.products["cum"]
     n_reviews = int(rng.poisson(REF_REVIEWS / REF_DAYS * world.scale))
     review_id = world.counters["review"] + 1 + np.arange(n_reviews)
     world.counters["review"] += n_reviews
@@ -123,7 +126,7 @@ def reviews_day(world: World, day_index: int, rng: np.random.Generator) -> DayTa
     return DayTable(
         {
             "review_id": format_ints(review_id),
-            "product_id": format_ints(sample_prefix(rng, world.p_cum, n_products, n_reviews) + 1),
+            "product_id": format_ints(sample_prefix(rng, cum, n_products, n_reviews) + 1),
             "user_id": format_ints(rng.integers(0, n_users, size=n_reviews) + 1),
             "rating": format_ints(rng.choice(5, size=n_reviews, p=RATING_P) + 1),
             "review_text": text,

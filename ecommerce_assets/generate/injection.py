@@ -24,10 +24,11 @@ class InjectedRow:
     """An extra line of the file: a corrupted copy of a real row, or a verbatim duplicate."""
 
     reason: str | None  # quarantine reason, None for an exact duplicate
-    src: int
+    src: int  # the copied row of this file, -1 for a row of yesterday's file
     fields: dict[str, str] | None = None  # None: verbatim copy of the source line
     malformed: str | None = None  # "more", "fewer" or "quote"
     after_src: bool = False
+    resent: str | None = None  # re-send class of a row of yesterday's file
 
 
 @dataclass

@@ -21,6 +21,13 @@ PRODUCT_BACKLOG_SHARE = 0.8
 USER_CHANGE_SHARE = 0.10
 PRODUCT_CHANGE_SHARE = 0.05
 MIN_BACKLOG = 5
+# An entity's second version comes 1..CHANGE_HORIZON days after its first, with a probability
+# that gives the shares above within the reference window: the backlog (day 0) changes within
+# it whatever the offset, an entity appearing uniformly later does so half the time on average.
+CHANGE_HORIZON = REF_DAYS - 1
+USER_CHANGE_P = USER_CHANGE_SHARE * 2 / (1 + USER_BACKLOG_SHARE)
+PRODUCT_CHANGE_P = PRODUCT_CHANGE_SHARE * 2 / (1 + PRODUCT_BACKLOG_SHARE)
+POPULARITY_OFFSET = 6.0  # weight 1 / (u * n + 6): today's 1 / (rank + 5), rank 1..n, drawn iid
 
 # Weekends are busier (Mon..Sun, mean 1).
 WEEKDAY_FACTOR = np.array([0.92, 0.90, 0.92, 0.96, 1.04, 1.15, 1.11])
@@ -73,6 +80,10 @@ DEFAULT_RATES: dict[str, float] = {
     "invalid_email": 0.004,
     "orphan_reference": 0.003,
     "inconsistent_total": 0.003,
+    # at-least-once sources (events, reviews): a row of D-1's file sent again in D's, share of
+    # D's real rows; identical: an exact duplicate; one value changed: a duplicate key
+    "resent_identical": 0.0,
+    "resent_changed": 0.0,
     # file-level, share of files
     "extra_column": 0.015,
     "missing_column": 0.0,

@@ -137,13 +137,17 @@ def render(
     kept = _injected_lines(extras, lines, layout, rng)
     order = _line_order(n, kept, rng)
     all_lines = lines + [line for _, line in kept]
-    quarantine = []
+    quarantine, resent = [], []
     for rank, i in enumerate(order):
         if i >= n:
             extra = kept[i - n][0]
+            if extra.resent is not None:
+                resent.append({"line": rank + 2, "defect": extra.resent})
             if extra.reason is not None:
                 quarantine.append({"line": rank + 2, "reason": extra.reason})
                 defects[extra.reason] = defects.get(extra.reason, 0) + 1
+            elif extra.resent is not None:  # yesterday's row sent again unchanged
+                defects[contract.EXACT_DUPLICATE] = defects.get(contract.EXACT_DUPLICATE, 0) + 1
     if table.late:
         defects[contract.LATE_EVENT] = table.late
     eol = "\r\n" if layout.crlf else "\n"
@@ -160,6 +164,8 @@ def render(
         "bom": layout.bom,
         "crlf": layout.crlf,
     }
+    if resent:
+        entry["resent"] = resent
     return data, entry
 
 

@@ -1,86 +1,92 @@
-"""The simulated world: users and products for the whole window, and the draws that follow it.
+"""The simulated world: users and products grown day by day, and the draws that follow it.
 
-Why a module of its own: master data is drawn once per run from its own random stream and kept
-as numpy arrays (not rows), so every day can cheaply ask which users and products exist, which
-version of a product is current, and which products are popular -- without the facts of one day
-ever changing the master data of another.
+Why a module of its own: master data is kept as numpy arrays (not rows), so every day can cheaply
+ask which users and products exist, which version of a product is current, and which products are
+popular. It grows one day at a time -- the backlog from its own stream, each day's newcomers from
+that day's stream -- so day d never depends on how many days follow it, and a landing zone can be
+continued (``--days N+1``, ``--live``) with its earlier days byte-identical.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
 import numpy as np
 
-from ecommerce_assets import contract
-
+from .entities import NEVER, draw_products, draw_users
 from .rates import (
-    CATEGORY_MEDIAN_CENTS,
     HOUR_PROFILE,
     MIN_BACKLOG,
     PRODUCT_BACKLOG_SHARE,
-    PRODUCT_CHANGE_SHARE,
     REF_DAYS,
     REF_PRODUCTS,
     REF_USERS,
     USER_BACKLOG_SHARE,
-    USER_CHANGE_SHARE,
     WEEKDAY_FACTOR,
 )
-from .vocabulary import (
-    ADJECTIVES,
-    BRANDS,
-    COLORS,
-    COUNTRIES,
-    COUNTRY_WEIGHTS,
-    DOMAINS,
-    FIRST_NAMES,
-    LAST_NAMES,
-    NOUNS,
-    STRING_DTYPE,
-)
+
+_EMPTY = np.zeros(0, np.int64)
 
 
 @dataclass
-class DimensionSchedule:
-    """When each user or product appears and when (if ever) it gets a second version."""
+class Dimension:
+    """One dimension's entities as growable numpy columns, and the versions due on the day.
 
-    first_day: np.ndarray  # day index of the first version (0 for the backlog)
-    first_secs: np.ndarray  # updated_at of the first version, seconds since epoch
-    n_ok: np.ndarray  # per day index: entities usable by facts of that day (an id prefix)
-    chg_ids: np.ndarray  # indices with a second version, sorted by change day
-    chg_day: np.ndarray  # per entity, change day index, or a huge number
-    chg_secs: np.ndarray  # per entity, updated_at of the second version
-    day_starts: np.ndarray  # first entity index per day (first versions, sorted by day)
-    chg_starts: np.ndarray  # per day slice into chg_ids
+    Column buffers double when full, so growing by a day's newcomers costs amortized O(newcomers).
+    """
+
+    _buf: dict[str, np.ndarray] = field(default_factory=dict)
+    n: int = 0  # entities drawn so far
+    pending: dict[int, list[np.ndarray]] = field(default_factory=dict)  # change day -> indices
+    delivered: int = 0  # entities whose first version was delivered
+    n_ok: int = 0  # entities the current day's facts may reference (an id prefix)
+    first: np.ndarray = field(default_factory=lambda: _EMPTY)  # first versions of the day
+    changed: np.ndarray = field(default_factory=lambda: _EMPTY)  # second versions of the day
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self._buf[name][: self.n]
+
+    def add(self, cols: Mapping[str, np.ndarray]) -> None:
+        """Append entities and schedule their second versions."""
+        size = len(cols["chg_day"])
+        need = self.n + size
+        for name, values in cols.items():
+            buf = self._buf.get(name)
+            if buf is None or need > buf.size:
+                grown = np.empty(max(need, 64, 0 if buf is None else 2 * buf.size), values.dtype)
+                if buf is not None:
+                    grown[: self.n] = buf[: self.n]
+                buf = self._buf[name] = grown
+            buf[self.n : need] = values
+        chg = cols["chg_day"]
+        has = np.flatnonzero(chg < NEVER)
+        if has.size:
+            order = has[np.argsort(chg[has], kind="stable")]
+            days, starts = np.unique(chg[order], return_index=True)
+            for day, group in zip(days.tolist(), np.split(order, starts[1:]), strict=True):
+                self.pending.setdefault(day, []).append(group + self.n)
+        self.n = need
+
+    def start_day(self, day_index: int) -> None:
+        """The newcomers added since the last day are its first versions; pop its changes."""
+        self.first = np.arange(self.delivered, self.n)
+        self.delivered = self.n
+        due = self.pending.pop(day_index, [])
+        self.changed = np.concatenate(due) if due else _EMPTY
 
 
 @dataclass
 class World:
-    """Master data of the whole window plus the running key counters of the facts."""
+    """Master data so far plus the running key counters of the facts; advanced day by day."""
 
-    day0: int
-    days: int
+    seed: int
+    day0: int  # the window's first day, days since the epoch
     scale: float
-    users: DimensionSchedule
-    u_first: np.ndarray
-    u_last: np.ndarray
-    u_country: np.ndarray
-    u_city: np.ndarray
-    u_city2: np.ndarray
-    u_domain: np.ndarray
-    u_signup: np.ndarray
-    products: DimensionSchedule
-    p_name: np.ndarray
-    p_cat: np.ndarray
-    p_sub: np.ndarray
-    p_price: np.ndarray
-    p_cost: np.ndarray
-    p_price2: np.ndarray
-    p_cost2: np.ndarray
-    p_supplier: np.ndarray
-    p_cum: np.ndarray
+    users: Dimension
+    products: Dimension
+    day_index: int = -1  # the day being generated
     counters: dict[str, int] = field(default_factory=dict)
 
 
@@ -97,136 +103,54 @@ class DayTable:
         return len(next(iter(self.cols.values())))
 
 
-def _dimension_schedule(
-    rng: np.random.Generator,
-    n_backlog: int,
-    n_new: int,
-    days: int,
-    change_share: float,
-    day0: int,
-) -> DimensionSchedule:
-    new_days = np.sort(rng.integers(0, days, size=n_new))
-    first_day = np.concatenate([np.zeros(n_backlog, np.int64), new_days])
-    n = first_day.size
-    first_secs = (day0 + first_day) * 86400 + np.concatenate(
-        [np.zeros(n_backlog, np.int64), rng.integers(0, 86400, size=n_new)]
-    )
-    all_days = np.arange(days)
-    n_ok = n_backlog + np.searchsorted(new_days, all_days, side="left")
-    candidates = np.flatnonzero(first_day < days - 1)
-    n_changed = min(round(change_share * n), candidates.size)
-    changed = (
-        np.sort(rng.choice(candidates, size=n_changed, replace=False))
-        if n_changed
-        else candidates[:0]
-    )
-    chg_day = np.full(n, 1 << 40, dtype=np.int64)
-    chg_day[changed] = rng.integers(first_day[changed] + 1, days)
-    chg_secs = np.zeros(n, np.int64)
-    chg_secs[changed] = (day0 + chg_day[changed]) * 86400 + rng.integers(
-        0, 86400, size=changed.size
-    )
-    chg_ids = changed[np.argsort(chg_day[changed], kind="stable")]
-    return DimensionSchedule(
-        first_day=first_day,
-        first_secs=first_secs,
-        n_ok=n_ok,
-        chg_ids=chg_ids,
-        chg_day=chg_day,
-        chg_secs=chg_secs,
-        day_starts=np.searchsorted(first_day, np.arange(days + 1), side="left"),
-        chg_starts=np.searchsorted(chg_day[chg_ids], np.arange(days + 1), side="left"),
-    )
+def _add_products(world: World, cols: dict[str, np.ndarray]) -> None:
+    """Products with the running cumulative popularity that ``sample_prefix`` reads."""
+    products = world.products
+    base = float(products["cum"][-1]) if products.n else 0.0
+    products.add({**cols, "cum": base + np.cumsum(cols["weight"])})
 
 
-def _backlog(ref: int, share: float, scale: float, days: int) -> tuple[int, int]:
-    backlog = max(MIN_BACKLOG, round(ref * share * scale * days / REF_DAYS))
-    new = round(ref * (1 - share) * scale * days / REF_DAYS)
-    return backlog, new
+def build_world(seed: int, scale: float, start: date) -> World:
+    """The world before its first day: the backlog, drawn from the seed's master-data stream.
 
-
-def _product_names(rng: np.random.Generator, categories: np.ndarray) -> list[str]:
-    """Names in four styles, two of them with the quotes and commas CSV must survive."""
-    size = categories.size
-    noun = rng.integers(0, 6, size=size)
-    adjective = rng.integers(0, len(ADJECTIVES), size=size)
-    color = rng.integers(0, len(COLORS), size=size)
-    brand = rng.integers(0, len(BRANDS), size=size)
-    style = rng.choice(4, size=size, p=[0.80, 0.10, 0.06, 0.04])
-    model = rng.integers(100, 1000, size=size)
-    names = []
-    for i in range(size):
-        thing = NOUNS[contract.CATEGORIES[categories[i]]][noun[i]]
-        adj, col = ADJECTIVES[adjective[i]], COLORS[color[i]]
-        make, number = BRANDS[brand[i]], model[i]
-        if style[i] == 0:
-            names.append(f"{make} {adj} {thing} {number}")
-        elif style[i] == 1:
-            names.append(f"{make} {adj} {thing}, {col}")
-        elif style[i] == 2:
-            names.append(f'{make} "{adj}" {thing} {number}')
-        else:
-            names.append(f'{adj} {thing} {number % 30 + 10}", {col}')
-    return names
-
-
-def build_world(seed: int, scale: float, start: date, days: int) -> World:
-    """Draw the master data of the whole window from the seed's master-data stream."""
+    Its size depends on the reference volumes and the scale only (never on the window), with a
+    floor of ``MIN_BACKLOG`` so that tiny scales still have users and products to order.
+    """
     rng = np.random.default_rng(np.random.SeedSequence([seed, 0]))
     day0 = (start - date(1970, 1, 1)).days
-    user_backlog, user_new = _backlog(REF_USERS, USER_BACKLOG_SHARE, scale, days)
-    users = _dimension_schedule(rng, user_backlog, user_new, days, USER_CHANGE_SHARE, day0)
-    n_users = user_backlog + user_new
-    country_p = COUNTRY_WEIGHTS / COUNTRY_WEIGHTS.sum()
-    u_country = rng.choice(len(COUNTRIES), size=n_users, p=country_p)
-    u_city = rng.integers(0, 5, size=n_users)
-    u_signup = day0 + users.first_day
-    u_signup[:user_backlog] = day0 - rng.integers(1, 731, size=user_backlog)
-
-    product_backlog, product_new = _backlog(REF_PRODUCTS, PRODUCT_BACKLOG_SHARE, scale, days)
-    products = _dimension_schedule(
-        rng, product_backlog, product_new, days, PRODUCT_CHANGE_SHARE, day0
-    )
-    n_products = product_backlog + product_new
-    p_cat = rng.integers(0, len(contract.CATEGORIES), size=n_products)
-    p_sub = rng.integers(0, 4, size=n_products)
-    names = _product_names(rng, p_cat)
-    median = CATEGORY_MEDIAN_CENTS[p_cat]
-    raw = median * np.exp(rng.normal(0.0, 0.6, size=n_products))
-    price = np.maximum(1, np.rint(raw / 100)).astype(np.int64) * 100 - 1  # x.99 prices
-    cost = price * rng.integers(350, 751, size=n_products) // 1000
-    ratio = rng.integers(800, 1251, size=n_products)
-    price2 = np.maximum(99, price * ratio // 1000)
-    price2 = np.where(price2 == price, price + 100, price2)
-    cost2 = price2 * cost // price
-    supplier = rng.integers(1, 501, size=n_products)
-    supplier[rng.random(n_products) < 0.1] = 0
-    rank = rng.permutation(n_products) + 1
-    weight = 1.0 / (rank + 5.0)
-    return World(
+    world = World(
+        seed=seed,
         day0=day0,
-        days=days,
         scale=scale,
-        users=users,
-        u_first=rng.integers(0, len(FIRST_NAMES), size=n_users),
-        u_last=rng.integers(0, len(LAST_NAMES), size=n_users),
-        u_country=u_country,
-        u_city=u_city,
-        u_city2=(u_city + rng.integers(1, 5, size=n_users)) % 5,
-        u_domain=rng.integers(0, len(DOMAINS), size=n_users),
-        u_signup=u_signup,
-        products=products,
-        p_name=np.array(names, dtype=STRING_DTYPE),
-        p_cat=p_cat,
-        p_sub=p_sub,
-        p_price=price,
-        p_cost=cost,
-        p_price2=price2,
-        p_cost2=cost2,
-        p_supplier=supplier,
-        p_cum=np.cumsum(weight),
+        users=Dimension(),
+        products=Dimension(),
         counters={"order": 0, "item": 0, "event": 0, "review": 0, "session": 0},
     )
+    n_users = max(MIN_BACKLOG, round(REF_USERS * USER_BACKLOG_SHARE * scale))
+    world.users.add(draw_users(rng, n_users, day0, 0, backlog=True))
+    n_products = max(MIN_BACKLOG, round(REF_PRODUCTS * PRODUCT_BACKLOG_SHARE * scale))
+    _add_products(world, draw_products(rng, n_products, day0, 0, True, scale))
+    return world
+
+
+def start_day(world: World, day_index: int) -> None:
+    """Advance the world to ``day_index``: its newcomers (from the day's own stream) and changes.
+
+    Facts of the day reference only entities that existed before it (the backlog on day 0).
+    """
+    if day_index != world.day_index + 1:
+        raise ValueError(f"the world is at day {world.day_index}, cannot start day {day_index}")
+    rng = np.random.default_rng(np.random.SeedSequence([world.seed, 3, day_index]))
+    daily = world.scale / REF_DAYS
+    users, products = world.users, world.products
+    users.n_ok, products.n_ok = users.n, products.n
+    n_users = int(rng.poisson(REF_USERS * (1 - USER_BACKLOG_SHARE) * daily))
+    users.add(draw_users(rng, n_users, world.day0, day_index, backlog=False))
+    n_products = int(rng.poisson(REF_PRODUCTS * (1 - PRODUCT_BACKLOG_SHARE) * daily))
+    _add_products(world, draw_products(rng, n_products, world.day0, day_index, False, world.scale))
+    users.start_day(day_index)
+    products.start_day(day_index)
+    world.day_index = day_index
 
 
 def day_mean(ref: int, world: World, day_index: int) -> float:
