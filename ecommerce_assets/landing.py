@@ -3,6 +3,15 @@
 DuckDB's CSV reader does the parsing (RFC 4180 quoting, BOM, LF/CRLF) with the contract's dialect
 and no sniffing (sniffing is slow and changes its mind on a malformed line). Columns are mapped by
 header name here, because ``read_csv(columns=...)`` names columns by position.
+
+Line numbers are physical: a record's ``line_number`` is the line of the file it starts on, as an
+editor shows it (header = line 1, blank lines counted). DuckDB numbers only the records it rejects,
+and by record, so each file's records are placed on its lines (``record_lines.py``) from what
+DuckDB returns: the line breaks inside each record's values, the records it rejected and the
+file's blank lines. The same pass finds broken quoting that swallowed whole lines into one record:
+the line whose quote opened the field is quarantined and the file read again without it, so the
+lines after it load as the records they are (``record_lines.py`` says when, and why that is
+sound).
 """
 
 from __future__ import annotations
@@ -10,7 +19,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -22,10 +31,20 @@ import pyarrow
 import pyarrow.compute as pc
 
 from .contract import SUCCESS_MARKER, TableSpec
+from .record_lines import (
+    find_line_end_defect,
+    line_breaks,
+    line_count,
+    max_record_lines,
+    multi_line_values,
+    place_file,
+    place_simple,
+    rejects_by_file,
+    scan,
+    values_of,
+)
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# Tokens that matter for line ends: a quote toggles quoting; CRLF, CR and LF end a record.
-_LINE_END_TOKEN = re.compile(rb'"|\r\n|\r|\n')
 
 RAW_LINEAGE_COLUMNS = (
     "delivery_date",
@@ -63,10 +82,26 @@ def complete_deliveries(landing_dir: Path) -> dict[date, Path]:
     return dict(sorted(found.items()))
 
 
+# Magic bytes of compressed files a source may deliver under a ``.csv`` name.
+_COMPRESSED = {
+    b"\x1f\x8b": "gzip",
+    b"PK\x03\x04": "zip",
+    b"BZh": "bzip2",
+    b"\xfd7zXZ\x00": "xz",
+    b"\x28\xb5\x2f\xfd": "zstd",
+}
+
+
 def read_header(path: Path) -> list[str]:
     """The header record of a CSV (BOM stripped), parsed with the contract's dialect."""
     with path.open("rb") as fh:
         first = fh.readline(1 << 20)
+    for magic, kind in _COMPRESSED.items():
+        if first.startswith(magic):
+            raise DeliveryError(
+                f"{path}, line 1, column 1: the file is {kind}-compressed, not CSV text "
+                "(the contract delivers plain UTF-8 CSV)"
+            )
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -81,48 +116,6 @@ def read_header(path: Path) -> list[str]:
         return [name.strip() for name in next(csv.reader(io.StringIO(text)))]
     except csv.Error as exc:
         raise DeliveryError(f"{path}, line 1: the header cannot be parsed as CSV ({exc})") from exc
-
-
-def find_line_end_defect(path: Path) -> str | None:
-    """Where a file's line ends are inconsistent, else None.
-
-    DuckDB's strict CSV reader takes the line end of the header (LF, CRLF, or CR alone) for the
-    whole file and fails the entire scan, without naming a line, when a record outside quotes ends
-    differently (a stray CR in an LF or CRLF file, mixed LF and CRLF). Quoted fields may hold any
-    line ends. Returns ``"line N, column C: ..."`` (N counts records, header = 1, like
-    ``line_number``; C counts bytes).
-    """
-    data = path.read_bytes()
-    if b"\r" not in data or b"\n" not in data:
-        return None  # LF only, or CR only: consistent
-    if data.count(b"\r\n") == data.count(b"\r") == data.count(b"\n"):
-        return None  # CRLF only (the common case), without scanning
-    names = {b"\n": "LF", b"\r\n": "CRLF", b"\r": "CR"}
-    expected: bytes | None = None
-    quoted = False
-    line, line_start = 1, 3 if data.startswith(b"\xef\xbb\xbf") else 0
-    for match in _LINE_END_TOKEN.finditer(data):
-        token = match.group()
-        if token == b'"':
-            quoted = not quoted
-            continue
-        if quoted:
-            continue
-        if expected is None:
-            expected = token
-        elif token != expected:
-            column = match.start() - line_start + 1
-            what = (
-                "a carriage return (CR) outside quotes that is not part of a line end"
-                if token == b"\r"
-                else f"the line ends with {names[token]}"
-            )
-            return (
-                f"line {line}, column {column}: {what}, but the file's header ends with "
-                f"{names[expected]} (line ends must not be mixed)"
-            )
-        line, line_start = line + 1, match.end()
-    return None
 
 
 @dataclass
@@ -177,15 +170,21 @@ def read_raw(
     days: Iterable[date],
     ingested_at: datetime,
     report: ReadReport,
+    folders: Mapping[date, Path] | None = None,
 ) -> pd.DataFrame:
     """Every record of ``spec``'s file for ``days`` as delivered (text), plus lineage columns.
 
     Malformed records are kept (all contract columns NULL) with ``raw_line`` and ``parse_error``
     from DuckDB's reject tables, so staging can quarantine them with their line number.
-    ``line_number`` counts records: the header is line 1 and a quoted field spanning several
-    physical lines still counts once (DuckDB's numbering of rejects).
+    ``line_number`` is the physical line the record starts on: the header is line 1, blank lines
+    (which are no records) count, a quoted field spanning lines makes one record of several.
+    Broken quoting never swallows lines: a record whose quoted field ran over lines that start
+    records of their own has its first line quarantined (``malformed_line``) and the lines after it
+    read on their own; a malformed record that still spans lines says so in ``parse_error``
+    (``[record spans lines 4-13]``). See the comment above ``MAX_RECORD_LINES_ENV``.
+    ``folders``: the complete deliveries the caller decided to read (default: those present now).
     """
-    deliveries = complete_deliveries(landing_dir)
+    deliveries = complete_deliveries(landing_dir) if folders is None else folders
     groups: dict[tuple[str, ...], list[tuple[date, Path]]] = {}
     for day in sorted(set(days)):
         folder = deliveries.get(day)
@@ -203,8 +202,11 @@ def read_raw(
 
     # One in-memory DuckDB for every header group: connecting costs ~15 ms, and a year of small
     # files with drifting headers makes dozens of groups per table.
+    limit = max_record_lines()
     with duckdb.connect() as con:
-        tables = [_read_group(con, spec, header, files, report) for header, files in groups.items()]
+        tables = [
+            _read_group(con, spec, header, files, report, limit) for header, files in groups.items()
+        ]
     tables = [t for t in tables if t.num_rows]
     if not tables:
         return empty_raw_frame(spec)
@@ -239,93 +241,127 @@ def empty_raw_frame(spec: TableSpec) -> pd.DataFrame:
     return raw_arrow_schema(spec).empty_table().to_pandas(types_mapper=pd.ArrowDtype)
 
 
-def _has_rejects(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reject_errors'"
-        ).fetchone()[0]
-    )
-
-
 def _read_group(
     con: duckdb.DuckDBPyConnection,
     spec: TableSpec,
     header: tuple[str, ...],
     files: list[tuple[date, Path]],
     report: ReadReport,
+    limit: int,
 ) -> pyarrow.Table:
-    """Read files that share one header in a single DuckDB scan."""
+    """Read files that share one header in a single DuckDB scan, each record on its lines."""
     paths = [str(path) for _, path in files]
-    # Lineage: per file index, its delivery day and its path relative to the landing zone (never
-    # an absolute machine path). Rows carry only DuckDB's file_index; the rest is an Arrow take.
-    file_days = pyarrow.array([day for day, _ in files], pyarrow.date32())
-    file_names = pyarrow.array([f"{day.isoformat()}/{path.name}" for day, path in files])
-    columns = {name: "VARCHAR" for name in header}
     try:
-        select = ", ".join(f'"{name}"' for name in spec.column_names)
-        try:
-            good = con.sql(
-                f"SELECT {select}, file_index FROM read_csv($paths, auto_detect=false, "
-                "header=true, delim=',', quote='\"', escape='\"', columns=$columns, "
-                "store_rejects=true, strict_mode=true)",
-                params={"paths": paths, "columns": columns},
-            ).to_arrow_table()
-        except duckdb.InvalidInputException as exc:
-            # The whole scan failed and DuckDB names no line: say which file and line if we can.
-            for _, path in files:
-                defect = find_line_end_defect(path)
-                if defect is not None:
-                    raise DeliveryError(
-                        f"{path}, {defect}; the delivery of {path.parent.name} is not loaded"
-                    ) from exc
-            raise DeliveryError(
-                f"{', '.join(paths)}: DuckDB cannot read the file(s): {exc}"
-            ) from exc
-        rejects = con.sql(
-            "SELECT e.file_id AS file_index, e.line AS line_number, "
-            "first(e.csv_line ORDER BY e.column_idx) AS raw_line, "
-            "first(e.error_type || ': ' || e.error_message ORDER BY e.column_idx) "
-            "AS parse_error "
-            "FROM reject_errors e GROUP BY ALL ORDER BY 1, 2"
-        ).to_arrow_table()
-    finally:
-        # A connection's reject tables accumulate across scans: empty them for the next group.
-        if _has_rejects(con):
-            con.execute("DELETE FROM reject_errors; DELETE FROM reject_scans")
+        good, rejects = scan(con, header, paths)
+    except duckdb.InvalidInputException as exc:
+        # The whole scan failed and DuckDB names no line: say which file and line if we can.
+        for _, path in files:
+            defect = find_line_end_defect(path)
+            if defect is not None:
+                raise DeliveryError(
+                    f"{path}, {defect}; the delivery of {path.parent.name} is not loaded"
+                ) from exc
+        raise DeliveryError(f"{', '.join(paths)}: DuckDB cannot read the file(s): {exc}") from exc
     report.files_read += len(files)
 
-    file_index = good.column("file_index").to_numpy()
-    # DuckDB returns a plain scan in file order: the k-th good record of a file is on record line
-    # k + 2, shifted past the lines DuckDB rejected in that file.
-    lines = pd.Series(file_index).groupby(file_index, sort=False).cumcount().to_numpy() + 2
-    reject_files = rejects.column("file_index").to_numpy()
-    reject_lines = rejects.column("line_number").to_numpy()
-    for index in np.unique(reject_files):
-        rows = np.flatnonzero(file_index == index)
-        bad_lines = np.sort(reject_lines[reject_files == index])
-        candidates = np.arange(2, len(rows) + len(bad_lines) + 2, dtype="int64")
-        lines[rows] = candidates[~np.isin(candidates, bad_lines)][: len(rows)]
+    file_index = good.column(len(header)).to_numpy()
+    # A plain scan returns the files in order, each file's records in order: the rows of a file
+    # are one run of them (sorted stably should a DuckDB ever interleave files).
+    order = None
+    if len(file_index) > 1 and bool((np.diff(file_index) < 0).any()):
+        order = np.argsort(file_index, kind="stable")
+    bounds = np.searchsorted(
+        file_index if order is None else file_index[order], np.arange(len(files) + 1)
+    )
+    by_file = rejects_by_file(rejects)
+    # Most files have as many lines as records and the header: every record on one line, no
+    # blank line, so record k is on line k + 1. Only the others need the line breaks in values.
+    datas = [path.read_bytes() for _, path in files]
+    simple = [
+        line_count(data) == 1 + int(bounds[i + 1] - bounds[i]) + len(by_file.get(i, []))
+        for i, data in enumerate(datas)
+    ]
+    breaks = np.zeros(good.num_rows, np.int64)
+    if not all(simple):
+        rows = np.concatenate(
+            [np.arange(bounds[i], bounds[i + 1]) for i, easy in enumerate(simple) if not easy]
+        )
+        rows = rows if order is None else order[rows]
+        breaks[rows] = line_breaks(good.take(pyarrow.array(rows)), len(header), "\n")
+    # The values of the records of several lines, by file and row in it (a few per file).
+    position = np.empty(len(file_index), np.int64)  # a row's place among its file's rows
+    position[np.arange(len(file_index)) if order is None else order] = np.arange(
+        len(file_index)
+    ) - np.repeat(bounds[:-1], np.diff(bounds))
+    multi: dict[int, dict[int, tuple[str | None, ...]]] = {}
+    for row, values in multi_line_values(good, breaks).items():
+        multi.setdefault(int(file_index[row]), {})[int(position[row])] = values
+    first = good.column(0)
+
+    lines = np.zeros(good.num_rows, np.int64)
+    keep = np.ones(good.num_rows, bool)
+    replaced: list[tuple[int, pyarrow.Table, np.ndarray]] = []
+    malformed: list[tuple[int, int, str, str]] = []  # file index, line, raw line, parse error
+    for index, (_, path) in enumerate(files):
+        rows = np.arange(bounds[index], bounds[index + 1])
+        if order is not None:
+            rows = order[rows]
+        first_of = values_of(first, rows)
+        placed = None
+        if simple[index]:
+            placed = place_simple(datas[index], len(rows), by_file.get(index, []), first_of)
+        if placed is None:
+            placed = place_file(
+                con,
+                spec.key,
+                header,
+                path,
+                datas[index],
+                lambda rows=rows: good.take(pyarrow.array(rows)),
+                first_of,
+                breaks[rows],
+                multi.get(index, {}),
+                by_file.get(index, []),
+                report.warnings,
+                limit,
+            )
+        datas[index] = b""  # read: let it go
+        if placed.table is None:
+            lines[rows] = placed.lines
+        else:  # read again without the lines broken quoting had swallowed
+            keep[rows] = False
+            replaced.append((index, placed.table, placed.lines))
+        malformed += [(index, *bad) for bad in placed.malformed]
+
+    names = spec.column_names
+    at = [header.index(name) for name in names]
     text = pyarrow.string()
-    good = good.drop_columns(["file_index"])
-    good = good.append_column("line_number", pyarrow.array(lines, pyarrow.int64()))
-    good = good.append_column("raw_line", pyarrow.nulls(good.num_rows, text))
-    good = good.append_column("parse_error", pyarrow.nulls(good.num_rows, text))
+    kept = good if keep.all() else good.filter(pyarrow.array(keep))
+    tables = [kept.select(at).rename_columns(names)]
+    indexes, numbers = [file_index[keep]], [lines[keep]]
+    for index, table, table_lines in replaced:
+        tables.append(table.select(at).rename_columns(names))
+        indexes.append(np.full(table.num_rows, index, np.int64))
+        numbers.append(table_lines)
+    found = pyarrow.concat_tables(tables)
+    found = found.append_column("line_number", pyarrow.array(np.concatenate(numbers), "int64"))
+    found = found.append_column("raw_line", pyarrow.nulls(found.num_rows, text))
+    found = found.append_column("parse_error", pyarrow.nulls(found.num_rows, text))
     bad = pyarrow.table(
         {
-            **{name: pyarrow.nulls(rejects.num_rows, text) for name in spec.column_names},
-            "line_number": rejects.column("line_number").cast(pyarrow.int64()),
-            "raw_line": pc.utf8_trim(rejects.column("raw_line"), characters="\r\n"),
-            "parse_error": rejects.column("parse_error"),
+            **{name: pyarrow.nulls(len(malformed), text) for name in names},
+            "line_number": pyarrow.array([m[1] for m in malformed], pyarrow.int64()),
+            "raw_line": pyarrow.array([m[2] for m in malformed], text),
+            "parse_error": pyarrow.array([m[3] for m in malformed], text),
         }
     )
     # Lineage: per file index, its delivery day and its path relative to the landing zone (never
     # an absolute machine path), taken by index from two small arrays.
-    index = pyarrow.concat_arrays(
-        [
-            pyarrow.array(file_index, pyarrow.int64()),
-            rejects.column("file_index").cast(pyarrow.int64()).combine_chunks(),
-        ]
+    file_days = pyarrow.array([day for day, _ in files], pyarrow.date32())
+    file_names = pyarrow.array([f"{day.isoformat()}/{path.name}" for day, path in files])
+    index = pyarrow.array(
+        np.concatenate([*indexes, np.array([m[0] for m in malformed], np.int64)]), "int64"
     )
-    table = pyarrow.concat_tables([good, bad.select(good.column_names)])
+    table = pyarrow.concat_tables([found.cast(bad.schema), bad])
     table = table.append_column("delivery_date", pc.take(file_days, index))
     return table.append_column("source_file", pc.take(file_names, index))

@@ -46,6 +46,20 @@ def read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     return rows[0], rows[1:]
 
 
+def record_index(path: Path) -> dict[int, int]:
+    """Physical line a record starts on (the manifest's ``line``) -> the record's index: a line
+    break inside a quoted field moves the later records down."""
+    out = {}
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        previous = reader.line_num
+        for i, _ in enumerate(reader):
+            out[previous + 1] = i
+            previous = reader.line_num
+    return out
+
+
 def days_of(root: Path) -> list[Path]:
     return sorted(p for p in root.iterdir() if p.is_dir())
 
@@ -161,8 +175,9 @@ def audit(root: Path) -> dict:
             header, recs = read_csv(path)
             assert header == entry["columns"]
             assert entry["rows"] == len(recs)
-            q = {e["line"] - 2 for e in entry["quarantine"]}
-            loaded[(folder.name, name)] = (header, recs, entry)
+            index = record_index(path)
+            q = {index[e["line"]] for e in entry["quarantine"]}
+            loaded[(folder.name, name)] = (header, recs, entry, index)
             for i, rec in enumerate(recs):
                 if i in q or len(rec) != len(header):
                     continue
@@ -182,8 +197,8 @@ def audit(root: Path) -> dict:
         lines_by_order: dict[str, list[dict]] = {}
         found_by_table: dict[str, Counter] = {}
         for name, spec in C.TABLES.items():
-            header, recs, entry = loaded[(folder.name, name)]
-            qmap = {e["line"] - 2: e["reason"] for e in entry["quarantine"]}
+            header, recs, entry, index = loaded[(folder.name, name)]
+            qmap = {index[e["line"]]: e["reason"] for e in entry["quarantine"]}
             seen: dict[str, list[str]] = {}
             found: Counter = found_by_table.setdefault(name, Counter())
             staged = []
@@ -628,14 +643,19 @@ def test_rows_resent_from_yesterday_are_predicted(tmp_path: Path) -> None:
             old_header, old_recs = read_csv(yesterday / f"{name}.csv")
             spec, old_entry = C.TABLES[name], manifest(yesterday)["tables"][name]
             old_q = {e["line"] for e in old_entry["quarantine"]}
+            old_line_of = {i: line for line, i in record_index(yesterday / f"{name}.csv").items()}
             old = {
-                rec[old_header.index(spec.key)]: (n + 2, dict(zip(old_header, rec, strict=True)))
+                rec[old_header.index(spec.key)]: (
+                    old_line_of[n],
+                    dict(zip(old_header, rec, strict=True)),
+                )
                 for n, rec in enumerate(old_recs)
                 if len(rec) == len(old_header)
             }
+            index = record_index(folder / f"{name}.csv")
             quarantine = {e["line"]: e["reason"] for e in entry["quarantine"]}
             for item in entry.get("resent", []):
-                row = dict(zip(header, recs[item["line"] - 2], strict=True))
+                row = dict(zip(header, recs[index[item["line"]]], strict=True))
                 old_line, old_row = old[row[spec.key]]
                 # a real row of yesterday: not quarantined, not late, not a purchase
                 assert old_line not in old_q

@@ -3,13 +3,20 @@
 Part of the staged layer's step (``staging.py``): each reads ``stg_load_audit`` or
 ``stg_quarantine`` per delivery day. Warnings count what staging handled (repairs, invalid
 e-mails, quarantined rows, exact duplicates) until their share crosses the gate; a row lost
-between raw and staged is blocking.
+between raw and staged is blocking; a malformed record spanning more physical lines than
+``ECOMMERCE_MAX_RECORD_LINES`` (lines broken quoting may have swallowed) is an error.
 """
 
 import dagster as dg
 
-from ..contract import TABLES
-from ..transforms.staging import EMAIL_PATTERN
+from ..contract import MALFORMED_LINE, TABLES
+from ..record_lines import (
+    DEFAULT_MAX_RECORD_LINES,
+    MAX_RECORD_LINES_ENV,
+    RECORD_SPAN_PATTERN,
+    max_record_lines,
+)
+from ..transforms.staging_rules import EMAIL_PATTERN
 from .common import Check, CheckInputs, Outcome, count_failing, counts_by_day, day_outcome
 from .gates import HANDLED, QUARANTINE, Gate
 
@@ -145,6 +152,46 @@ def quarantine_check() -> Check:
         "line and reason in stg_quarantine.",
         evaluate,
         gate=QUARANTINE,
+    )
+
+
+def record_lines_check() -> Check:
+    """Quarantined malformed records whose span of physical lines is over the limit.
+
+    The raw reader sets apart a line whose quote swallowed lines that are records of their own
+    (they load); a malformed record of several lines it keeps whole carries its span in
+    ``parse_error`` (``[record spans lines 4-13]``): the lines inside it are no records of their
+    own, but a long span is more likely text a stray quote swallowed than one record.
+    """
+    parse_error = "json_extract_string(raw_values, '$.parse_error')"
+    last = f"TRY_CAST(regexp_extract({parse_error}, '{RECORD_SPAN_PATTERN}', 2) AS BIGINT)"
+    records = (
+        f"(SELECT *, coalesce({last} - line_number + 1, 1) AS physical_lines "
+        f"FROM {STG}.stg_quarantine WHERE reason = '{MALFORMED_LINE}')"
+    )
+
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        limit = max_record_lines()  # the environment's, when the check runs
+        return count_failing(
+            inputs,
+            records,
+            f"physical_lines > {limit}",
+            select="table_name, delivery_date, source_file, line_number, physical_lines, "
+            "raw_values",
+            extra={"max_record_lines": limit},
+        )
+
+    return Check(
+        "stg_quarantine",
+        "malformed_record_lines",
+        "Malformed records (quarantined malformed_line) span at most "
+        f"{MAX_RECORD_LINES_ENV} physical lines (default {DEFAULT_MAX_RECORD_LINES}): a longer "
+        "one is a stray quote that swallowed lines the reader could not read on their own (lines "
+        "that start a record of their own it reads as records). Its first and last line are in "
+        "raw_values' parse_error ([record spans lines 4-13]); open the file there.",
+        evaluate,
+        error=True,
+        threshold=f"no malformed record over {MAX_RECORD_LINES_ENV} physical lines",
     )
 
 

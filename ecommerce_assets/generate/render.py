@@ -138,13 +138,17 @@ def render(
     order = _line_order(n, kept, rng)
     all_lines = lines + [line for _, line in kept]
     quarantine, resent = [], []
-    for rank, i in enumerate(order):
+    # Physical line numbers, as the platform reports them: a line break inside a quoted field
+    # (a review text over two lines) moves every later record down a line.
+    line = 2
+    for i in order:
+        record_line, line = line, line + 1 + all_lines[i].count("\n")
         if i >= n:
             extra = kept[i - n][0]
             if extra.resent is not None:
-                resent.append({"line": rank + 2, "defect": extra.resent})
+                resent.append({"line": record_line, "defect": extra.resent})
             if extra.reason is not None:
-                quarantine.append({"line": rank + 2, "reason": extra.reason})
+                quarantine.append({"line": record_line, "reason": extra.reason})
                 defects[extra.reason] = defects.get(extra.reason, 0) + 1
             elif extra.resent is not None:  # yesterday's row sent again unchanged
                 defects[contract.EXACT_DUPLICATE] = defects.get(contract.EXACT_DUPLICATE, 0) + 1

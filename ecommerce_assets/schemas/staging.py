@@ -31,7 +31,9 @@ from .common import (
 class StagedLineage(StrictModel):
     delivery_date: Series[Date] = field("Delivery day (the partition).")
     source_file: Series[Text] = field("File within the landing zone the row came from.")
-    line_number: Series[BigInt] = field("CSV record number in that file (header = 1).", gt=1)
+    line_number: Series[BigInt] = field(
+        "Physical line in that file where the record starts (header = 1).", gt=1
+    )
 
 
 class StgUsers(StagedLineage):
@@ -101,7 +103,9 @@ class StgQuarantine(StrictModel):
     table_name: Series[Text] = field("Landing table the row came from.", isin=list(TABLE_NAMES))
     delivery_date: Series[Date] = field("Delivery day (the partition).")
     source_file: Series[Text] = field("File within the landing zone.")
-    line_number: Series[BigInt] = field("CSV record number in that file (header = 1).", gt=1)
+    line_number: Series[BigInt] = field(
+        "Physical line in that file where the record starts (header = 1).", gt=1
+    )
     reason: Series[Text] = field("Why the row was quarantined, e.g. bad_value:quantity.")
     raw_values: Series[Text] = field("The row as delivered, as a JSON object of text values.")
 

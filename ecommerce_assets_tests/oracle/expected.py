@@ -25,7 +25,8 @@ D2 = "2024-03-05"
 FOREVER = "9999-12-31 00:00:00"
 
 # ------------------------------------------------------------------------------------------
-# Staged rows, in (delivery_date, line_number) order. line_number = CSV record number, header 1.
+# Staged rows, in (delivery_date, line_number) order. line_number = the physical line the record
+# starts on, header 1 (review 201's text runs over two lines: the D1 reviews after it move down).
 # ------------------------------------------------------------------------------------------
 STG_COLUMNS: dict[str, tuple[str, ...]] = {
     "users": (
@@ -127,8 +128,6 @@ STAGED: dict[str, list[tuple]] = {
         (D2, 2, 11, "Yoga Mat", "Sports", "Fitness", "24.50", "9.00", None, f"{D2} 09:00:00"),
         (D2, 3, 18, "Chef Knife", "Home & Kitchen", "Cutlery", "80.00", "30.00", 107,
          f"{D2} 09:00:00"),
-        (D2, 4, 10, "Desk Lamp", "Home & Kitchen", "Lighting", "19.99", "8.50", 100,
-         f"{D1} 08:00:00"),
         (D2, 5, 17, "Future Phone", "Electronics", "Phones", "99.00", "50.00", 106,
          f"{D2} 08:00:00"),
     ],
@@ -194,8 +193,8 @@ STAGED: dict[str, list[tuple]] = {
     ],
     "reviews": [
         (D1, 2, 201, 10, 1, 5, 'Great lamp, bright "warm" light\nworks well', D1, 3),
-        (D1, 4, 203, 999, 3, 4, None, D1, 1),
-        (D1, 7, 206, 12, 88, 2, "meh", D1, 0),
+        (D1, 5, 203, 999, 3, 4, None, D1, 1),
+        (D1, 8, 206, 12, 88, 2, "meh", D1, 0),
         (D2, 2, 211, 18, 3, 5, "Sharp!", D2, 2),
         (D2, 4, 212, 11, 4, 4, "Good grip, nice", D2, 0),
         (D2, 5, 213, 10, 77, 1, "bad", D2, 0),
@@ -244,11 +243,11 @@ QUARANTINE: list[tuple] = [
     ("events", D2, 15, "duplicate_key", "session_id", "s99"),
     ("events", D2, 16, "future_timestamp", "event_ts", "2024-03-06 00:30:00"),
     ("events", D2, 17, "out_of_range:event_ts", "event_ts", "2024-03-03 23:00:00"),
-    ("reviews", D1, 3, "out_of_range:rating", "rating", "7"),
-    ("reviews", D1, 5, "future_timestamp", "review_date", "2024-03-05"),
-    ("reviews", D1, 6, "out_of_range:helpful_votes", "helpful_votes", "-1"),
-    ("reviews", D1, 8, "duplicate_key", "review_text", "dup"),
-    ("reviews", D1, 9, "out_of_range:review_date", "review_date", "2024-03-03"),
+    ("reviews", D1, 4, "out_of_range:rating", "rating", "7"),
+    ("reviews", D1, 6, "future_timestamp", "review_date", "2024-03-05"),
+    ("reviews", D1, 7, "out_of_range:helpful_votes", "helpful_votes", "-1"),
+    ("reviews", D1, 9, "duplicate_key", "review_text", "dup"),
+    ("reviews", D1, 10, "out_of_range:review_date", "review_date", "2024-03-03"),
     ("reviews", D2, 6, "bad_value:rating", "rating", "x"),
     ("reviews", D2, 7, "bad_value:helpful_votes", "helpful_votes", None),
 ]
@@ -261,7 +260,7 @@ LOAD_AUDIT: list[tuple] = [
     ("users", D1, 12, 5, 6, 1, 2, 0, 1),
     ("users", D2, 5, 5, 0, 0, 1, 0, 0),
     ("products", D1, 9, 4, 5, 0, 1, 1, 0),
-    ("products", D2, 5, 4, 1, 0, 0, 0, 0),
+    ("products", D2, 5, 3, 1, 1, 0, 0, 0),
     ("orders", D1, 10, 6, 4, 0, 1, 1, 0),
     ("orders", D2, 9, 7, 1, 1, 1, 1, 0),
     ("order_items", D1, 14, 8, 5, 1, 0, 0, 0),
@@ -586,7 +585,8 @@ DATA_QUALITY: list[tuple] = [
     ("users", D2, 5, 5, 0, 0, 0, 0, 0, 1.0, 1.0, 1.0, 1.0, 1.0, 100.0),
     # invalid: price, cost, future, unknown category.
     ("products", D1, 9, 4, 1, 1, 4, 0, 0, 0.888889, 0.888889, 0.555556, 1.0, 1.0, 86.67),
-    ("products", D2, 5, 4, 1, 0, 0, 0, 0, 0.8, 1.0, 1.0, 1.0, 1.0, 96.0),
+    # duplicate: product 10's D1 row re-sent unchanged (an exact duplicate across deliveries).
+    ("products", D2, 5, 3, 1, 1, 0, 0, 0, 0.8, 0.8, 1.0, 1.0, 1.0, 92.0),
     # invalid: future, order_ts before the day, bitcoin; inaccurate: 1005; inconsistent: 1003.
     ("orders", D1, 10, 6, 1, 1, 3, 1, 1, 0.9, 0.9, 0.7, 0.9, 0.9, 86.0),
     ("orders", D2, 9, 7, 1, 1, 1, 1, 0, 0.888889, 0.888889, 0.888889, 0.888889, 1.0, 91.11),
