@@ -48,14 +48,17 @@ class Warehouse(dg.ConfigurableResource):
     lock_timeout_s: float = 60.0
 
     @contextmanager
-    def connect(self, log: Any | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection, waiting with backoff while another process holds the lock."""
-        with connect(self.database, self.lock_timeout_s, log) as con:
+    def connect(
+        self, log: Any | None = None, run_id: str | None = None
+    ) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection, waiting with backoff while another process holds the lock (a run,
+        ``run_id``, waits once: its later connections share the first wait's deadline)."""
+        with connect(self.database, self.lock_timeout_s, log, run_id) as con:
             yield con
 
-    def frame(self, sql: str, log: Any | None = None) -> pd.DataFrame:
+    def frame(self, sql: str, log: Any | None = None, run_id: str | None = None) -> pd.DataFrame:
         """The rows of ``sql`` as an Arrow-backed frame, on a connection of their own."""
-        with self.connect(log) as con:
+        with self.connect(log, run_id) as con:
             return fetch_frame(con, sql)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import re
+import struct
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
@@ -35,6 +36,61 @@ DEFAULT_MEMORY_LIMIT = "250MB"
 
 class WarehouseLockedError(RuntimeError):
     """The warehouse file stayed locked by another process for longer than the timeout."""
+
+
+class WarehouseCorruptError(RuntimeError):
+    """The warehouse file is not an intact DuckDB database: refused before anything is written."""
+
+
+# A run waits for a locked warehouse once: (database, run id) -> the monotonic deadline of that
+# wait, shared by every connection the run opens afterwards (its steps and inputs).
+_RUN_DEADLINES: dict[tuple[str, str], float] = {}
+# Connections this process holds open, per warehouse file. DuckDB's lock is a POSIX record lock,
+# which belongs to the process and is released when the process closes ANY descriptor of the file:
+# reading the header while a connection is open would hand the lock to another process (two
+# writers, a corrupted file; seen with three concurrent runs). So the header is read only before
+# the first connection.
+_OPEN: dict[str, int] = {}
+
+
+def check_intact(path: Path) -> None:
+    """Refuse a file that is not an intact DuckDB database before DuckDB writes to it.
+
+    DuckDB opens a truncated file and may write to it before a read hits the missing blocks
+    ("Corrupt database file"). Its headers say how big the file must be: the main header carries
+    the magic ``DUCK``; of the two database headers the newer (higher iteration) counts the
+    blocks and their size. A file shorter than that is truncated. A file shorter than the headers
+    may be one another process is creating (``connect`` waits for it).
+    """
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return
+    if size < _HEADER_BYTES:
+        return
+    with path.open("rb") as fh:
+        head = fh.read(_HEADER_BYTES)
+    if head[8:12] != b"DUCK":
+        raise WarehouseCorruptError(
+            f"{path} is not a DuckDB database (no DUCK magic at byte 8): refusing to open it; "
+            "nothing was written. Point ECOMMERCE_WAREHOUSE at the warehouse, or move this file."
+        )
+    headers = [struct.unpack_from("<6Q", head, offset) for offset in (4096, 8192)]
+    _, _, meta_block, _, _, block_size = max(headers, key=lambda h: h[1])
+    body = size - _HEADER_BYTES
+    # The catalog's metadata block id (the low 56 bits; DuckDB keeps an index in the high byte).
+    meta = meta_block & ((1 << 56) - 1)
+    if (
+        block_size <= 0
+        or body % block_size
+        or (meta != (1 << 56) - 1 and meta >= body // block_size)
+    ):
+        raise WarehouseCorruptError(
+            f"{path} is truncated: {size:,} bytes is not its {_HEADER_BYTES:,} header bytes plus "
+            f"whole blocks of {block_size:,} bytes holding its catalog (block {meta}): refusing "
+            "to open it; nothing was written. Restore it from a copy, or move it away to "
+            "rebuild the warehouse."
+        )
 
 
 def quote_ident(name: str) -> str:
@@ -80,11 +136,15 @@ def connect(
     database: str | Path,
     lock_timeout_s: float = 60.0,
     log: Any | None = None,
+    run_id: str | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse, waiting with backoff while another process holds its lock.
 
     DuckDB lets one process open a file read-write; a concurrent run or a DuckDB CLI left open makes
     ``connect`` fail at once, so we retry until ``lock_timeout_s`` and then name the holder.
+    With ``run_id``, the run waits once: every connection of the run shares the deadline of its
+    first wait, so a run whose steps each open the warehouse fails after one timeout, not one per
+    step. A file that is not an intact DuckDB database is refused before it is opened.
     A ``ducklake:`` warehouse has no such lock: see ``lake.py``.
     """
     if is_lake(database):
@@ -92,9 +152,14 @@ def connect(
             yield con
         return
     path = Path(database)
-    if str(database) != ":memory:":
+    opened = str(path.resolve()) if str(database) != ":memory:" else ""
+    if opened:
         path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + lock_timeout_s
+        if not _OPEN.get(opened):
+            check_intact(path)
+    scope = (str(database), run_id) if run_id else None
+    inherited = scope is not None and scope in _RUN_DEADLINES
+    deadline = _RUN_DEADLINES[scope] if inherited else time.monotonic() + lock_timeout_s
     delay = 0.05
     warned = False
     while True:
@@ -109,11 +174,14 @@ def connect(
                 continue
             if not any(marker in message for marker in _LOCK_MARKERS):
                 raise
+            if scope is not None:
+                _RUN_DEADLINES.setdefault(scope, deadline)
             if time.monotonic() >= deadline:
                 holder = _lock_holder(message)
+                waited = "the run already waited" if inherited else "waited"
                 raise WarehouseLockedError(
                     f"The warehouse {database} is locked by {holder}; "
-                    f"waited {lock_timeout_s:.0f}s. "
+                    f"{waited} {lock_timeout_s:.0f}s (ECOMMERCE_LOCK_TIMEOUT). "
                     "Close that process (a DuckDB CLI, notebook or BI tool on the file, or a "
                     "concurrent run) and re-run; nothing was written."
                 ) from exc
@@ -124,6 +192,8 @@ def connect(
             # keeps missing the gaps between another process's short transactions.
             time.sleep(delay * (0.5 + random.random()))
             delay = min(delay * 2, 0.25)
+    if opened:
+        _OPEN[opened] = _OPEN.get(opened, 0) + 1
     try:
         # DuckDB keeps every block a connection reads or writes cached until ``memory_limit``
         # (default 80 % of RAM). A range run writes each output in one long transaction while it
@@ -135,6 +205,8 @@ def connect(
         yield con
     finally:
         con.close()
+        if opened:
+            _OPEN[opened] -= 1
 
 
 def finish_pending(con: duckdb.DuckDBPyConnection) -> None:

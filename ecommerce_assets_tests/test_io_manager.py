@@ -21,6 +21,7 @@ from ecommerce_assets.io_manager import (
     connect,
     write_slice,
 )
+from ecommerce_assets.warehouse import WarehouseCorruptError
 
 DAY1 = (datetime(2024, 1, 1), datetime(2024, 1, 2))
 DAY2 = (datetime(2024, 1, 2), datetime(2024, 1, 3))
@@ -265,7 +266,7 @@ def test_a_warehouse_file_still_being_created_is_waited_for(tmp_path: Path) -> N
     junk = tmp_path / "junk.duckdb"
     junk.write_bytes(b"not a database" * 2000)  # past the header size: a real, foreign file
     with (
-        pytest.raises(duckdb.IOException, match="not a valid DuckDB database file"),
+        pytest.raises(WarehouseCorruptError, match="is not a DuckDB database"),
         connect(junk, lock_timeout_s=30),
     ):
         pass

@@ -24,8 +24,7 @@ from ecommerce_assets.schemas import (
 )
 from ecommerce_assets.transforms.staging import stage_table
 
-from .conftest import make_built
-from .test_reliability_faults import table_digest
+from .conftest import make_built, table_digest
 
 DAYS = ("2024-03-10", "2024-03-11")
 _TEXT = st.text(

@@ -25,45 +25,13 @@ from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
+from ecommerce_assets.warehouse import WarehouseLockedError, connect
 
-from .conftest import HIGH_RATES, START, Built, make_built
+from .conftest import HIGH_RATES, START, Built, make_built, table_digest
 
 # Assets only: the asset checks (tested elsewhere) would only add time here.
 LAYERS = dg.AssetSelection.groups("raw", "staging").without_checks()
 STAGED_TABLES = [*(f"stg_{t}" for t in TABLES), "stg_quarantine", "stg_load_audit"]
-
-
-def table_digest(
-    warehouse: Path, schemas: tuple[str, ...] = ("raw", "staging")
-) -> dict[str, tuple[int, str]]:
-    """Row count and an order-independent content checksum of every table of ``schemas``.
-
-    The checksum XORs a hash of every row, so it sees one changed cell, a lost row or a duplicated
-    one (which cancels only in pairs; counts catch that). ``ingested_at`` is the run's wall clock.
-    """
-    out = {}
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE list_contains(?, table_schema) ORDER BY 1, 2",
-            [list(schemas)],
-        ).fetchall()
-        for schema, table in tables:
-            cols = [
-                c
-                for (c,) in con.execute(
-                    "SELECT column_name FROM information_schema.columns "
-                    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
-                    [schema, table],
-                ).fetchall()
-                if c != "ingested_at"  # wall-clock of the run, not content
-            ]
-            row = ", ".join(f'"{c}"' for c in cols)
-            count, digest = con.execute(
-                f'SELECT count(*), coalesce(bit_xor(hash(row({row}))), 0) FROM "{schema}"."{table}"'
-            ).fetchone()
-            out[f"{schema}.{table}"] = (int(count), str(digest))
-    return out
 
 
 def per_day_counts(built: Built) -> dict[tuple[str, str], int]:
@@ -101,10 +69,13 @@ def assert_no_duplicate_keys(built: Built) -> None:
         assert dupes == [(0,)], name
 
 
+SEED, SCALE, ZONE_DAYS = 13, 0.05, 3
+
+
 @pytest.fixture(scope="module")
 def zone(tmp_path_factory: pytest.TempPathFactory) -> Built:
     """Three small days, raw + staged built once; each test copies it before breaking it."""
-    built = make_built(tmp_path_factory.mktemp("faults"), days=3, scale=0.05, seed=13)
+    built = make_built(tmp_path_factory.mktemp("faults"), days=ZONE_DAYS, scale=SCALE, seed=SEED)
     assert materialize_days(built.defs, built.first, built.last, selection=LAYERS).success
     return built
 
@@ -118,10 +89,14 @@ def copy_zone(zone: Built, root: Path, lock_timeout_s: float = 60.0) -> Built:
     )
 
 
-def redeliver(built: Built, day: date, seed: int, scale: float) -> None:
-    """Replace a day's delivery with another one (a re-delivery of different size)."""
-    other = built.landing.parent / f"other-{seed}"
-    generate_landing_zone(other, seed=seed, scale=scale, start=day, days=1, rates=HIGH_RATES)
+def redeliver(built: Built, day: date) -> None:
+    """Replace a day's delivery with a re-delivery of another size: the same source (its rows
+    and keys, which other days never reuse) sent with other defects, so the run would change it.
+    """
+    other = built.landing.parent / "other"
+    generate_landing_zone(
+        other, seed=SEED, scale=SCALE, start=built.first, days=ZONE_DAYS, rates={}
+    )
     shutil.rmtree(built.landing / day.isoformat())
     shutil.copytree(other / day.isoformat(), built.landing / day.isoformat())
 
@@ -178,7 +153,7 @@ def test_sigkill_while_writing_a_table_loses_nothing(
     built = copy_zone(zone, tmp_path)
     before = table_digest(built.warehouse)
     day = built.first + timedelta(days=1)
-    redeliver(built, day, seed=77, scale=0.08)  # the run would change this day
+    redeliver(built, day)  # the run would change this day
 
     proc = subprocess.Popen(
         [
@@ -231,7 +206,7 @@ HOLDER = textwrap.dedent(
 def test_locked_warehouse_waits_then_fails_naming_the_holder(zone: Built, tmp_path: Path) -> None:
     built = copy_zone(zone, tmp_path, lock_timeout_s=1.5)
     before = table_digest(built.warehouse)
-    redeliver(built, built.last, seed=78, scale=0.08)
+    redeliver(built, built.last)
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(built.warehouse), "120"],
         stdout=subprocess.PIPE,
@@ -259,6 +234,37 @@ def test_locked_warehouse_waits_then_fails_naming_the_holder(zone: Built, tmp_pa
     # With the holder gone, the same run completes.
     assert materialize_days(built.defs, built.last, built.last, selection=LAYERS).success
     assert per_day_counts(built) == expected_counts(built, built.days())
+
+
+def test_a_run_waits_for_a_locked_warehouse_once(tmp_path: Path) -> None:
+    """Every connection of one run shares the deadline of its first wait: once the run has
+    waited its ECOMMERCE_LOCK_TIMEOUT, its next step fails at once (it would otherwise wait the
+    10 minutes asked for here), saying so; another run waits its own timeout."""
+    warehouse = tmp_path / "w.duckdb"
+    duckdb.connect(str(warehouse)).close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(warehouse), "120"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with (
+            pytest.raises(WarehouseLockedError, match=rf"PID {holder.pid}\); waited 1s"),
+            connect(warehouse, 1.0, run_id="run-a"),
+        ):
+            pass
+        with (
+            pytest.raises(WarehouseLockedError, match="the run already waited"),
+            connect(warehouse, 600.0, run_id="run-a"),
+        ):
+            pass
+        with (
+            pytest.raises(WarehouseLockedError, match="; waited 1s"),
+            connect(warehouse, 1.0, run_id="run-b"),
+        ):
+            pass
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -290,10 +296,10 @@ def test_failure_mid_backfill_keeps_committed_days_and_rerun_completes(
 
     real = staging_assets.stage_table
 
-    def failing(spec, raw, staged_orders=None):
+    def failing(spec, raw, staged_orders=None, history=None):
         if spec.name == "orders":
             raise RuntimeError("injected: the machine ran out of memory staging orders")
-        return real(spec, raw, staged_orders)
+        return real(spec, raw, staged_orders, history)
 
     monkeypatch.setattr(staging_assets, "stage_table", failing)
     result = materialize_days(

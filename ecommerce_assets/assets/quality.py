@@ -143,7 +143,7 @@ def build_quality_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.Ass
     def data_quality_report(context: dg.AssetExecutionContext, warehouse: Warehouse) -> DailyFrames:
         days = window_days(context)
         where = f"CAST(delivery_date AS DATE) BETWEEN DATE '{days[0]}' AND DATE '{days[-1]}'"
-        counts = warehouse.frame(report_sql(where), context.log)
+        counts = warehouse.frame(report_sql(where), context.log, context.run_id)
         report = conform(score(counts), DataQualityReport)
         missing = {t for t in TABLES} - set(report["table_name"])
         if missing and len(report):

@@ -46,7 +46,7 @@ def build_check_step(
         window = run_window(dict(context.run.tags))
         selected = [c for k, c in by_key.items() if k in context.selected_asset_check_keys]
         targets: dict = {}
-        with warehouse.connect(context.log) as con:
+        with warehouse.connect(context.log, context.run.run_id) as con:
             inputs = CheckInputs(con, window, first_delivery, context)
             for check in selected:
                 try:
