@@ -22,9 +22,11 @@ _HEADER = """# Every asset check
 
 Generated from the project's `Definitions` by `python -m ecommerce_assets.check_catalog`; a test
 fails when this file differs from what the code defines (regenerate it, never edit it by hand).
-*Severity*: ERROR checks are blocking (a failure stops the assets downstream of that day), WARN
-checks never stop anything. *Result*: `per day` checks report one result per delivery day,
-whatever range the run covered; `per run` checks one result for the run. What each result's
+*Severity*: `ERROR, blocking` checks stop the assets downstream of a failing day (a failure
+means a platform bug, never a delivery); `ERROR` checks fail loudly (an alert, the build's exit
+status) and stop nothing (a refused delivery costs its own day); `WARN` checks never stop
+anything. *Result*: `per day` checks report one result per delivery day, whatever range the run
+covered; `per run` checks one result for the run. What each result's
 metadata holds, and how gates are configured: [data-quality.md](data-quality.md).
 """
 
@@ -54,7 +56,7 @@ def catalog_rows(defs: dg.Definitions) -> list[tuple[str, ...]]:
                 (
                     f"`{spec.asset_key.to_user_string()}`",
                     f"`{spec.name}`",
-                    "ERROR, blocking" if spec.blocking else "WARN",
+                    _severity(spec),
                     "per day" if spec.partitions_def is not None else "per run",
                     str(text) if text else "columns or types changed",
                     guards.replace("|", "\\|").replace("\n", " "),
@@ -63,9 +65,16 @@ def catalog_rows(defs: dg.Definitions) -> list[tuple[str, ...]]:
     return rows
 
 
+def _severity(spec: dg.AssetCheckSpec) -> str:
+    if spec.blocking:
+        return "ERROR, blocking"
+    severity = (spec.metadata or {}).get("severity")
+    return str(getattr(severity, "value", severity) or "WARN")
+
+
 def render(defs: dg.Definitions) -> str:
     rows = catalog_rows(defs)
-    blocking = sum(row[2].startswith("ERROR") for row in rows)
+    blocking = sum(row[2] == "ERROR, blocking" for row in rows)
     per_day = sum(row[3] == "per day" for row in rows)
     lines = [
         _HEADER,

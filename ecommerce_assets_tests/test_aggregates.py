@@ -131,7 +131,6 @@ def test_daily_sales_matches_staged_orders(build: Build) -> None:
         assert {k: got[k] for k in expected} == expected, day
         assert got["cancellation_rate"] == pytest.approx(expected["cancelled_orders"] / len(today))
         assert got["return_rate"] == pytest.approx(expected["returned_orders"] / len(today))
-        assert got["returning_customers"] > 0 or day == START
 
 
 def test_customer_lifetime_matches_staged_orders(build: Build) -> None:

@@ -287,3 +287,87 @@ def test_empty_input_gives_typed_empty_outputs(table: str) -> None:
     result = stage_table(spec, raw_frame(spec, []))
     assert result.staged.empty and result.quarantine.empty and result.audit.empty
     STAGED_MODELS[table].validate(result.staged)
+
+
+def test_more_decimals_than_the_type_is_a_bad_value_never_rounded() -> None:
+    """A decimal(10,2) price ``40.085`` is not a price of the contract: casting it would round
+    it to 40.09 silently. Trailing zeros past the scale are the same number and load."""
+
+    def product(pid: str, price: str, cost: str = "4.00") -> dict:
+        return {
+            "product_id": pid,
+            "product_name": "Lamp",
+            "category": "Books",
+            "subcategory": "Novels",
+            "price": price,
+            "cost": cost,
+            "supplier_id": None,
+            "updated_at": f"{DAY} 00:00:00",
+        }
+
+    rows = [product("1", "40.085"), product("2", "40.080"), product("3", "40.08", "4.001")]
+    result = stage_table(PRODUCTS, raw_frame(PRODUCTS, rows))
+    assert reasons(result) == [(2, "bad_value:price"), (4, "bad_value:cost")]
+    assert [str(v) for v in result.staged["price"]] == ["40.08"]
+
+    def line(lid: str, discount: str) -> dict:
+        return {"order_item_id": lid, "order_id": "1", "product_id": "1", "quantity": "1",
+                "unit_price": "10.00", "discount": discount}  # fmt: skip
+
+    orders = stage_table(ORDERS, raw_frame(ORDERS, [order()]))
+    lines = raw_frame(ORDER_ITEMS, [line("1", "0.1234"), line("2", "0.125"), line("3", "0.1250")])
+    result = stage_table(ORDER_ITEMS, lines, orders.staged)
+    assert reasons(result) == [(2, "bad_value:discount")]
+    assert [str(v) for v in result.staged["discount"]] == ["0.125", "0.125"]
+
+
+def test_a_row_re_sent_in_a_later_delivery_is_a_duplicate_of_the_earlier_one() -> None:
+    """At-least-once sources re-send rows. In a later delivery, an identical row is an exact
+    duplicate (removed, counted on the later day) and a row with the same key but other content
+    loses to the earlier delivery (``duplicate_key``). An earlier row that was quarantined in its
+    own day wins nothing: its corrected re-send is staged."""
+
+    def event(eid: str, value: str | None = None, ts: str = f"{DAY} 10:00:00") -> dict:
+        return {"event_id": eid, "session_id": "s1", "user_id": "2", "event_type": "page_view",
+                "product_id": None, "event_ts": ts, "event_value": value}  # fmt: skip
+
+    day1 = raw_frame(EVENTS, [event("1"), event("2"), event("3", ts="2024-03-12 00:00:00")])
+    nxt = "2024-03-11"
+    day2 = raw_frame(
+        EVENTS,
+        [event("1"), event("2", value="5.00"), event("3", ts=f"{nxt} 09:00:00"), event("4")],
+        day=nxt,
+    )
+    both = pd.concat([day1, day2], ignore_index=True)
+    result = stage_table(EVENTS, both)
+    assert [(str(d), n, r) for d, n, r in zip(
+        result.quarantine["delivery_date"], result.quarantine["line_number"],
+        result.quarantine["reason"], strict=True)] == [
+        (DAY, 4, "future_timestamp"),
+        (nxt, 3, "duplicate_key"),
+    ]  # fmt: skip
+    staged = sorted(
+        zip(result.staged["delivery_date"].astype(str), result.staged["event_id"], strict=True)
+    )
+    assert staged == [(DAY, 1), (DAY, 2), (nxt, 3), (nxt, 4)]
+    audit = {str(r.delivery_date)[:10]: r for r in result.audit.itertuples()}
+    assert (audit[nxt].raw_rows, audit[nxt].exact_duplicates) == (4, 1)
+    # The same, day 2 staged alone with day 1 as history (a daily run): the same outcome.
+    alone = stage_table(EVENTS, day2, history=day1)
+    assert reasons(alone) == [(3, "duplicate_key")]
+    assert sorted(alone.staged["event_id"].tolist()) == [3, 4]
+    assert int(alone.audit["exact_duplicates"].sum()) == 1
+
+
+def test_a_late_user_version_is_a_version() -> None:
+    """A version whose ``updated_at`` precedes its delivery day (a late change) is staged like
+    any other; only one after the delivery day is a future timestamp."""
+
+    def user(uid: str, updated: str) -> dict:
+        return {"user_id": uid, "user_name": "Ann", "email": "ann@example.com", "country": "SE",
+                "city": "Lund", "signup_date": "2023-01-01", "updated_at": updated}  # fmt: skip
+
+    rows = [user("1", "2023-12-30 08:00:00"), user("2", "2024-03-11 00:00:01")]
+    result = stage_table(USERS, raw_frame(USERS, rows))
+    assert reasons(result) == [(3, "future_timestamp")]
+    assert result.staged["user_id"].tolist() == [1]

@@ -126,10 +126,14 @@ class Check:
     gate: Gate = EXACT
     # False: one result for the run even on a partitioned asset (e.g. freshness of the newest day).
     per_day: bool = True
+    # ERROR without blocking: a day's failure alerts and fails the build's exit status, and
+    # holds back nobody (the other days of the run go on).
+    error: bool = False
 
     @property
     def severity(self) -> dg.AssetCheckSeverity:
-        return dg.AssetCheckSeverity.ERROR if self.blocking else dg.AssetCheckSeverity.WARN
+        error = self.blocking or self.error
+        return dg.AssetCheckSeverity.ERROR if error else dg.AssetCheckSeverity.WARN
 
     @property
     def key(self) -> dg.AssetCheckKey:
@@ -150,7 +154,7 @@ class Check:
         return self.gate.passed(outcome.rows_checked, outcome.rows_failing)
 
     def spec(self, partitions_def: dg.PartitionsDefinition | None = None) -> dg.AssetCheckSpec:
-        severity = "ERROR, blocking" if self.blocking else "WARN"
+        severity = "ERROR, blocking" if self.blocking else ("ERROR" if self.error else "WARN")
         return dg.AssetCheckSpec(
             self.name,
             asset=self.asset,
@@ -159,6 +163,7 @@ class Check:
             blocking=self.blocking,
             metadata={
                 "threshold": self.threshold_text,
+                "severity": self.severity.value,
                 "blocking": self.blocking,
                 "gate_share": self.gate.share,
                 "gate_min_rows": self.gate.min_rows,

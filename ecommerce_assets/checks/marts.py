@@ -145,8 +145,10 @@ FOREIGN_KEYS: dict[str, list[tuple[str, str, str]]] = {
 FACT_NUMBERS = {
     "fact_orders": "gross < 0 OR discount < 0 OR shipping < 0 OR net < 0 OR item_count < 0 "
     "OR units < 0 OR order_amount < 0",
+    # A line priced at or below its product's cost is a business fact (a clearance sale):
+    # counted by ``sold_below_cost``, a warning, not a range error.
     "fact_order_items": "quantity < 1 OR unit_price <= 0 OR discount < 0 OR discount >= 1 "
-    "OR line_net < 0 OR line_gross < line_net OR unit_cost >= unit_price OR unit_cost < 0",
+    "OR line_net < 0 OR line_gross < line_net OR unit_cost < 0",
     "fact_events": "event_value < 0 OR event_hour NOT BETWEEN 0 AND 23",
     "fact_reviews": "rating < 1 OR rating > 5 OR helpful_votes < 0 OR text_length < 0",
 }
@@ -325,5 +327,22 @@ def fact_checks(first_delivery: str) -> list[Check]:
                 "No future timestamp (after the delivery day) and none before the first delivery.",
             ),
         ]
-    checks += [_amounts_check(), _net_check(), _line_net_check()]
+    checks += [_amounts_check(), _net_check(), _line_net_check(), _below_cost_check()]
     return checks
+
+
+def _below_cost_check() -> Check:
+    rule = "unit_price < unit_cost"
+    return Check(
+        "fact_order_items",
+        "sold_below_cost",
+        "Counts order lines priced below the product version's cost (a clearance sale: kept, "
+        "its negative margin counted).",
+        lambda inputs: count_failing(
+            inputs,
+            f"{MARTS}.fact_order_items",
+            rule,
+            select="delivery_date, order_id, order_item_id, product_id, unit_price, unit_cost",
+        ),
+        threshold="0 lines below cost (a warning: a business fact, not a defect)",
+    )

@@ -16,6 +16,7 @@ from .audit import (
     conservation_check,
     invalid_emails_check,
     quarantine_check,
+    record_lines_check,
 )
 from .common import (
     Check,
@@ -41,12 +42,14 @@ _NEXT_DAY = "delivery_date + INTERVAL 1 DAY"
 
 
 def date_rules(first: str) -> dict[str, str]:
-    """No future timestamps (after the delivery day) and nothing before the first delivery
-    (events: its day before, for late arrivals). ``signup_date`` may predate the platform."""
+    """No future timestamps (after the delivery day) and no facts before the first delivery
+    (events: its day before, for late arrivals). ``signup_date`` may predate the platform, and a
+    user or product version may be delivered late: its ``updated_at`` before its delivery day,
+    even before the first delivery, is a version like any other (the contract's late version)."""
     d0 = f"DATE '{first}'"
     return {
-        "users": f"signup_date > delivery_date OR updated_at >= {_NEXT_DAY} OR updated_at < {d0}",
-        "products": f"updated_at >= {_NEXT_DAY} OR updated_at < {d0}",
+        "users": f"signup_date > delivery_date OR updated_at >= {_NEXT_DAY}",
+        "products": f"updated_at >= {_NEXT_DAY}",
         "orders": f"order_ts >= {_NEXT_DAY} OR order_ts < {d0}",
         "events": f"event_ts >= {_NEXT_DAY} OR event_ts < {d0} - INTERVAL 1 DAY",
         "reviews": f"review_date >= {_NEXT_DAY} OR review_date < {d0}",
@@ -201,6 +204,7 @@ def staging_checks(first_delivery: str) -> list[Check]:
         _order_lines_check(),
         _late_arrivals_check(),
         quarantine_check(),
+        record_lines_check(),
         conservation_check(),
         audit_sum_check(
             "exact_duplicates",
