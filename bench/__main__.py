@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from ecommerce_assets.generate import generate_landing_zone
@@ -43,6 +43,8 @@ from .floor_duckdb import floor_sql
 # The project root: the folder holding ``bench/`` (so ``import bench`` works) and ``dagster_home/``.
 ROOT = Path(__file__).resolve().parents[1]
 
+# The reference year: a fixed window, so a cached zone and every result stay comparable.
+REFERENCE_START = date(2024, 1, 1)
 MEASUREMENTS = ("platform", "platform_no_checks", "increment", "peer", "floor")
 PLOTTED = ("platform", "peer", "floor")
 MISSING = "–"
@@ -117,7 +119,7 @@ def landing_rows(landing: Path) -> int:
     return total
 
 
-def _instance_home(root: Path) -> Path:
+def instance_home(root: Path) -> Path:
     """A fresh instance configured like the project's (``dagster_home/dagster.yaml``)."""
     home = root / "dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -170,7 +172,7 @@ def bench_scale(
     wanted = set(measurements)
     landing = cache / f"scale-{scale:g}" / "landing"
     if not complete_deliveries(landing):
-        generate_landing_zone(landing, seed=42, scale=scale)
+        generate_landing_zone(landing, seed=42, scale=scale, start=REFERENCE_START)
     rows = landing_rows(landing)
     days = list(complete_deliveries(landing))
     results: dict[str, dict] = {}
@@ -181,7 +183,7 @@ def bench_scale(
             root = tmp / name
             return {
                 **os.environ,
-                "DAGSTER_HOME": str(_instance_home(root)),
+                "DAGSTER_HOME": str(instance_home(root)),
                 "ECOMMERCE_LANDING_DIR": str(landing),
                 "ECOMMERCE_WAREHOUSE": str(root / "warehouse.duckdb"),
             }

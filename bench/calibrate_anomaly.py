@@ -31,7 +31,9 @@ def main() -> None:
     zones = {}
     for seed in (11, 12, 13):
         folder = Path(tempfile.mkdtemp())
-        generate_landing_zone(folder, seed=seed, scale=1.0, days=366, clean=True)
+        generate_landing_zone(
+            folder, seed=seed, scale=1.0, start=date(2024, 1, 1), days=366, clean=True
+        )
         zones[f"clean-{seed}"] = folder
     zones["demo"] = Path("data/landing")
     zones["s10"] = Path("data/bench/scale-10/landing")

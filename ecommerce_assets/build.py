@@ -1,11 +1,13 @@
 """``python -m ecommerce_assets.build``: materialize everything for every complete delivery.
 
-One run covers all delivery days (partitioned assets use single-run backfills), launched from the
-project's workspace as a run of its code location (``launch.py``) and recorded in the project's
-Dagster instance, so ``dagster dev`` shows it on the Timeline with its materializations and check
-results, and can re-execute it. ``--in-process`` runs it in this process instead (for a debugger;
-the UI then cannot place the run). With an empty landing zone, a demo one (the reference dataset)
-is generated first.
+The deliveries whose day has ended are run as few runs as the calendar allows: one per block of
+consecutive delivered days (a day nobody delivered stays missing, not materialized empty), each
+launched from the project's workspace as a run of its code location (``launch.py``) and recorded
+in the project's Dagster instance, so ``dagster dev`` shows them. A delivery dated today waits
+for its day to end; a day whose files break the contract is refused alone inside its run (the
+other days load) and named in the summary. ``--in-process`` runs in this process instead (for a
+debugger). The demo landing zone is generated only into the project's own ``data/landing`` when
+it does not exist or is empty: never into another directory, never over a file.
 """
 
 from __future__ import annotations
@@ -14,18 +16,28 @@ import argparse
 import os
 import sys
 import warnings
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import dagster as dg
 
 from .catalog_client import SOURCE_ENV, SOURCES, URL_ENV, load_catalog_settings
-from .instance_storage import CheckResult, PooledSqliteEventLogStorage
-from .landing import complete_deliveries
+from .lake import is_lake
+from .landing import complete_deliveries, parse_day
 from .launch import launch_and_wait
+from .partitions import DEMO_DAYS, default_first_day, last_partition_day, plan_deliveries
+from .report import (
+    check_results,
+    check_summary,
+    day_lines,
+    describe_runs,
+    step_failures,
+    warehouse_lines,
+)
 from .runner import range_tags, stream_days
-from .settings import load_settings
-from .warehouse import connect, describe_warehouse
+from .settings import DEFAULT_LANDING, LANDING_ENV, Settings, load_settings
+from .warehouse import WarehouseCorruptError, check_intact
 
 # A single-run backfill of N days otherwise logs N "materialization planned" events per asset,
 # one SQLite write each: for the 366-day build that was ~10,000 writes and about a third of its
@@ -56,32 +68,6 @@ def _instance() -> dg.DagsterInstance:
     return dg.DagsterInstance.get()
 
 
-def _table_counts(warehouse: Path) -> list[tuple[str, str, int]]:
-    with connect(warehouse) as con:
-        tables = con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_catalog = current_database() ORDER BY table_schema, table_name"
-        ).fetchall()
-        return [
-            (schema, name, con.execute(f'SELECT count(*) FROM "{schema}"."{name}"').fetchone()[0])
-            for schema, name in tables
-        ]
-
-
-def _quarantine_summary(warehouse: Path) -> list[tuple[str, str, int]]:
-    with connect(warehouse) as con:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_catalog = "
-            "current_database() AND table_schema = 'staging' AND table_name = 'stg_quarantine'"
-        ).fetchone()[0]
-        if not exists:
-            return []
-        return con.execute(
-            "SELECT table_name, reason, count(*) FROM staging.stg_quarantine "
-            "GROUP BY ALL ORDER BY 1, 2"
-        ).fetchall()
-
-
 def _products_source(source: str | None, landing: Path) -> str | None:
     """Point the build, and the run it launches, at the products source; ``api`` without
     ``ECOMMERCE_CATALOG_API_URL`` starts a catalog server of ``landing`` for this build (it stops
@@ -97,46 +83,41 @@ def _products_source(source: str | None, landing: Path) -> str | None:
     return None if catalog.source == "csv" else f"the catalog API at {catalog.url}"
 
 
-def _check_results(instance: dg.DagsterInstance, run_id: str) -> list[CheckResult]:
-    """The run's check evaluations as (asset, check, partition, passed, severity of a failure)."""
-    storage = instance.event_log_storage
-    if isinstance(storage, PooledSqliteEventLogStorage):  # the project's: no deserializing
-        return storage.check_results_of_run(run_id)
-    out = []
-    for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
-        e = entry.get_dagster_event().event_specific_data
-        out.append((e.asset_key, e.check_name, e.partition, e.passed, e.severity))
-    return out
+def demo_allowed(landing: Path) -> str | None:
+    """Why a demo landing zone may NOT be generated into ``landing`` (None: it may).
+
+    Only the project's own ``data/landing``, and only when it does not exist or holds nothing
+    (dot-files aside): a mistyped ``ECOMMERCE_LANDING_DIR`` or a zone whose deliveries are still
+    being written must never receive synthetic files.
+    """
+    if landing.resolve() != Path(DEFAULT_LANDING).resolve():
+        return f"it is not the project's default landing zone ({DEFAULT_LANDING})"
+    if landing.is_dir():
+        entries = [p.name for p in landing.iterdir() if not p.name.startswith(".")]
+        if entries:
+            shown = ", ".join(sorted(entries)[:3])
+            return f"it is not empty ({len(entries)} entries, e.g. {shown})"
+    elif landing.exists():
+        return "it is not a directory"
+    return None
 
 
-def _check_summary(results: list[CheckResult]) -> str:
-    """Per check: passed, or its severity and the days that failed (checks of partitioned assets
-    report one result per delivery day)."""
-    by_check: dict[tuple[str, str], list[CheckResult]] = {}
-    for result in results:
-        by_check.setdefault((result[0].to_user_string(), result[1]), []).append(result)
-    failed = {k: [r for r in v if not r[3]] for k, v in by_check.items()}
-    failed = {k: v for k, v in failed.items() if v}
-    error = dg.AssetCheckSeverity.ERROR
-    errors = [k for k, v in failed.items() if any(r[4] == error for r in v)]
-    lines = [
-        f"\nAsset checks: {len(by_check)} checks, {len(results)} results (one per delivery "
-        f"day for partitioned assets): {len(by_check) - len(failed)} checks passed everywhere, "
-        f"{len(failed) - len(errors)} warned, {len(errors)} failed with ERROR"
-    ]
-    for key in sorted(failed, key=lambda k: (k not in errors, k)):
-        severity = "ERROR" if key in errors else "WARN"
-        days = sorted(r[2] for r in failed[key] if r[2])
-        where = f" on {len(days)} day(s): {', '.join(days[:5])}{' …' if len(days) > 5 else ''}"
-        lines.append(f"  {severity:<5} {key[0]}:{key[1]}{where if days else ''}")
-    return "\n".join(lines)
+def _no_delivery(landing: Path) -> str:
+    """Why ``landing`` has no complete delivery, for the error message."""
+    if not landing.exists():
+        return f"{landing} does not exist"
+    if not landing.is_dir():
+        return f"{landing} is not a directory"
+    folders = sorted(p.name for p in landing.iterdir() if parse_day(p.name) and p.is_dir())
+    if folders:
+        return (
+            f"{landing} holds {len(folders)} day folder(s) ({folders[0]} … {folders[-1]}) but "
+            "none has _SUCCESS yet (still being written)"
+        )
+    return f"{landing} holds no day folder (YYYY-MM-DD/ with _SUCCESS)"
 
 
-def main(argv: list[str] | None = None) -> int:
-    # Dagster's beta/preview notices on every definition would bury the summary.
-    warnings.filterwarnings("ignore", category=dg.BetaWarning)
-    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
-    warnings.filterwarnings("ignore", category=FutureWarning)
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--no-demo",
@@ -145,7 +126,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--demo-scale", type=float, default=1.0, help="scale of the demo data")
     parser.add_argument(
-        "--demo-days", type=int, default=366, help="days of demo data from 2024-01-01"
+        "--demo-days",
+        type=int,
+        default=DEMO_DAYS,
+        help=f"days of demo data, ending yesterday (UTC) (default {DEMO_DAYS})",
+    )
+    parser.add_argument(
+        "--demo-start",
+        type=date.fromisoformat,
+        help="first day of the demo data (default: the window ends yesterday, UTC); for a "
+        "reproducible demo",
     )
     parser.add_argument(
         "--first", type=date.fromisoformat, help="first delivery day (default: the oldest)"
@@ -172,37 +162,107 @@ def main(argv: list[str] | None = None) -> int:
         "ECOMMERCE_PRODUCTS_SOURCE) or api (ECOMMERCE_CATALOG_API_URL, else a local catalog "
         "server of the landing zone started for this build; docs/catalog-api.md)",
     )
-    args = parser.parse_args(argv)
-    settings = load_settings()
-    deliveries = complete_deliveries(settings.landing_dir)
-    if not deliveries:
-        if args.no_demo:
-            print(f"No complete delivery in {settings.landing_dir}.", file=sys.stderr)
-            return 2
-        from .generate import generate_landing_zone
+    return parser
 
-        print(f"No deliveries in {settings.landing_dir}: generating a demo landing zone …")
-        generate_landing_zone(settings.landing_dir, scale=args.demo_scale, days=args.demo_days)
-        deliveries = complete_deliveries(settings.landing_dir)
-    first, last = args.first or min(deliveries), args.last or max(deliveries)
+
+def _deliveries(settings: Settings, args: argparse.Namespace) -> dict[date, Path] | int:
+    """The complete deliveries, after generating the demo where allowed; an exit code if none."""
+    deliveries = complete_deliveries(settings.landing_dir)
+    if deliveries:
+        return deliveries
+    refused = "--no-demo was given" if args.no_demo else demo_allowed(settings.landing_dir)
+    if refused:
+        print(
+            f"No complete delivery: {_no_delivery(settings.landing_dir)}. Not generating demo "
+            f"data there ({refused}); nothing was written. Check {LANDING_ENV} "
+            f"(now {os.environ.get(LANDING_ENV) or 'unset'}).",
+            file=sys.stderr,
+        )
+        return 2
+    from .generate import generate_landing_zone
+
+    start = args.demo_start or last_partition_day() - timedelta(days=args.demo_days - 1)
+    last = start + timedelta(days=args.demo_days - 1)
+    print(
+        f"No deliveries in {settings.landing_dir}: generating a demo landing zone "
+        f"({args.demo_days} days, {start} … {last}) …"
+    )
+    generate_landing_zone(
+        settings.landing_dir, scale=args.demo_scale, start=start, days=args.demo_days
+    )
+    return complete_deliveries(settings.landing_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Dagster's beta/preview notices on every definition would bury the summary.
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)
+    warnings.filterwarnings("ignore", category=dg.PreviewWarning)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    args = _parser().parse_args(argv)
+    settings = load_settings()
+    if not is_lake(settings.warehouse):
+        try:
+            check_intact(settings.warehouse)
+        except WarehouseCorruptError as exc:
+            print(f"Warehouse: {exc}", file=sys.stderr)
+            return 2
+    deliveries = _deliveries(settings, args)
+    if isinstance(deliveries, int):
+        return deliveries
+    first_day = settings.first_day or default_first_day(settings.landing_dir)
+    plan = plan_deliveries(deliveries, first_day, last_partition_day())
+    selected = [
+        d
+        for d in plan.loadable
+        if (args.first is None or d >= args.first) and (args.last is None or d <= args.last)
+    ]
+    plan = replace(plan, loadable=selected)
     try:
         products = _products_source(args.products_source, settings.landing_dir)
     except ValueError as exc:
         print(f"Products source: {exc}", file=sys.stderr)
         return 2
     instance = _instance()
-    count = sum(first <= day <= last for day in deliveries)
+    blocks = plan.blocks()
+    span = f"{selected[0]} … {selected[-1]}" if selected else "none"
     print(
-        f"Materializing every asset{'' if args.no_checks else ' and check'} for {count} "
-        f"deliveries ({first} … {last}) in one run into {settings.warehouse} …"
+        f"Materializing every asset{'' if args.no_checks else ' and check'} for "
+        f"{len(selected)} deliveries ({span}) in {len(blocks)} run(s) into {settings.warehouse} …"
     )
     if products:
         print(f"Products from {products}.")
-    run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+    runs = [(a, b, _run(settings, instance, a, b, args)) for a, b in blocks]
+    print("")
+    print("\n".join(describe_runs(runs)) or "No run: no delivery whose day has ended.")
+    lines, readable = warehouse_lines(settings.warehouse, settings.lock_timeout_s)
+    print("\n".join(lines))
+    summary, errors = check_summary(check_results(instance, [r.run_id for _, _, r in runs]))
+    if runs:
+        print(summary)
+    print("\n".join(day_lines(instance, plan, first_day)))
+    for _, _, run in runs:
+        if not run.is_success:
+            print("".join(step_failures(instance, run.run_id)))
+    print(
+        f"\nDagster instance: {os.environ['DAGSTER_HOME']} — open the UI with `bin/ui` "
+        "(http://127.0.0.1:3000) to see these materializations and checks."
+    )
+    failed = any(not r.is_success for _, _, r in runs) or errors or not readable
+    return 1 if failed else 0
+
+
+def _run(
+    settings: Settings,
+    instance: dg.DagsterInstance,
+    first: date,
+    last: date,
+    args: argparse.Namespace,
+) -> dg.DagsterRun:
+    """One run over ``first``..``last``: launched from the workspace, or in this process."""
     if args.in_process:
         from .definitions import build_definitions  # after the warning filters above
 
-        run = stream_days(
+        return stream_days(
             build_definitions(settings),
             first,
             last,
@@ -210,36 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             checks=not args.no_checks,
             log_level=args.log_level,
         )
-        run_id, success = run.run_id, run.is_success
-    else:
-        run = launch_and_wait(
-            instance, tags=range_tags(first, last), checks=not args.no_checks, run_config=run_config
-        )
-        run_id, success = run.run_id, run.is_success
-
-    print(f"\nRun {run_id}: {'SUCCESS' if success else 'FAILURE'}")
-    print(f"\nWarehouse {describe_warehouse(settings.warehouse)}")
-    for schema, name, rows in _table_counts(settings.warehouse):
-        print(f"  {schema + '.' + name:<40} {rows:>12,} rows")
-    quarantine = _quarantine_summary(settings.warehouse)
-    if quarantine:
-        print("\nQuarantine (staging.stg_quarantine)")
-        for table, reason, rows in quarantine:
-            print(f"  {table:<12} {reason:<32} {rows:>8,}")
-    results = _check_results(instance, run_id)
-    if results:
-        print(_check_summary(results))
-    if not success:
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.STEP_FAILURE):
-            error = event.get_dagster_event().step_failure_data.error
-            print(f"\nStep {event.step_key} failed: {error.message if error else ''}")
-        for event in instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_FAILURE):
-            print(f"\nRun failed: {event.get_dagster_event().message or ''}")
-    print(
-        f"\nDagster instance: {os.environ['DAGSTER_HOME']} — open the UI with `bin/ui` "
-        "(http://127.0.0.1:3000) to see these materializations and checks."
+    run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
+    return launch_and_wait(
+        instance, tags=range_tags(first, last), checks=not args.no_checks, run_config=run_config
     )
-    return 0 if success else 1
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from .automation import apply_automation, build_automation
 from .catalog_client import CatalogSettings, load_catalog_settings
 from .checks import build_checks
 from .io_manager import DuckDBWarehouseIOManager
-from .partitions import delivery_partitions, partitions_end_from_env
+from .partitions import calendar_partitions, default_first_day
 from .resources import CATALOG, LANDING, WAREHOUSE, WAREHOUSE_IO, CatalogApi, LandingZone, Warehouse
 from .settings import Settings, days_per_run_policy, load_settings
 
@@ -36,11 +36,11 @@ def build_definitions(settings: Settings, catalog: CatalogSettings | None = None
 
 
 def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
-    partitions = delivery_partitions(settings.landing_dir, partitions_end_from_env())
+    partitions = calendar_partitions(settings.first_day or default_first_day(settings.landing_dir))
     assets = [
         build_raw_assets(partitions, catalog.source),
         build_staging_assets(partitions),
-        *build_dimension_assets(partitions),
+        *build_dimension_assets(),
         *build_fact_assets(partitions),
         *build_aggregate_assets(partitions),
         *build_quality_assets(partitions),

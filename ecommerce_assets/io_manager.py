@@ -22,6 +22,7 @@ from .resources import Warehouse
 from .slices import DailyFrames, WarehouseSlice
 from .warehouse import WarehouseLockedError, connect, fetch_frame, is_lake, quote_ident
 from .writes import (
+    DaySlice,
     SchemaEvolutionError,
     WarehouseConflictError,
     table_columns,
@@ -114,20 +115,25 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
         columns = declared_columns(metadata)
         partition = None
         if context.has_asset_partitions and metadata.get(PARTITION_EXPR):
-            partition = (str(metadata[PARTITION_EXPR]), *_window(context))
+            days = obj.days if isinstance(obj, DailyFrames) else None
+            partition = DaySlice(
+                str(metadata[PARTITION_EXPR]),
+                *_window(context),
+                days=tuple(sorted(days)) if days is not None else None,
+            )
         frames = _frames(obj) if isinstance(obj, DailyFrames) else [obj]
         per_day: dict[str, int] = {}
         last: list[str] = []
 
         def seen(frame: pd.DataFrame) -> None:
             if partition is not None:
-                per_day.update(_rows_by_day(frame, partition[0]))
+                per_day.update(_rows_by_day(frame, partition.column))
             if len(frame):
                 # Rendered now: ``head()`` of an Arrow-backed frame is a view that would keep the
                 # whole chunk's buffers alive while the next chunk is produced.
                 last[:] = [_preview(frame, min(self.preview_rows, 5))]
 
-        with self.warehouse.connect(context.log) as con:
+        with self.warehouse.connect(context.log, context.run_id) as con:
             written = write_chunks(
                 con,
                 schema,
@@ -141,6 +147,9 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
             total = con.execute(
                 f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}"
             ).fetchone()[0]
+            if partition is not None and partition.days is not None:
+                # Days this write left as they were: their rows, for their pages.
+                per_day.update(_kept_rows(con, schema, table, partition))
         preview = dg.MetadataValue.md(last[0] if last else _preview(pd.DataFrame(), 5))
         out: dict[str, Any] = {"dagster/table_name": f"{schema}.{table}"}
         if partition is None:
@@ -187,7 +196,8 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
         metadata = dict(upstream.definition_metadata or {}) if upstream else {}
         schema, table = self._identity(metadata, context.asset_key)
         wanted = (context.definition_metadata or {}).get("columns")
-        with self.warehouse.connect(context.log) as con:
+        run_id = _input_run_id(context)
+        with self.warehouse.connect(context.log, run_id) as con:
             if not table_columns(con, schema, table):
                 raise dg.Failure(
                     f"Table {schema}.{table} does not exist in {self.database}: materialize "
@@ -199,6 +209,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
             table=table,
             columns=tuple(wanted) if wanted else None,
             lock_timeout_s=self.lock_timeout_s,
+            run_id=run_id,
         )
         if context.has_asset_partitions and metadata.get(PARTITION_EXPR):
             start, end = _window(context)
@@ -206,6 +217,26 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                 found, column=str(metadata[PARTITION_EXPR]), start=start.date(), end=end.date()
             )
         return found
+
+
+def _input_run_id(context: dg.InputContext) -> str | None:
+    """The run loading an input (None for an input context built outside a run)."""
+    try:
+        return context.step_context.run_id
+    except dg.DagsterInvariantViolationError:
+        return None
+
+
+def _kept_rows(con: Any, schema: str, table: str, partition: DaySlice) -> dict[str, int]:
+    """Rows per day of the slice's window that the write did not replace."""
+    replaced = set(partition.days or ())
+    col = quote_ident(partition.column)
+    rows = con.execute(
+        f"SELECT CAST({col} AS DATE), count(*) FROM {quote_ident(schema)}.{quote_ident(table)} "
+        f"WHERE {col} >= ? AND {col} < ? GROUP BY 1",
+        [partition.start, partition.end],
+    ).fetchall()
+    return {str(day): int(n) for day, n in rows if day not in replaced}
 
 
 def _frames(obj: DailyFrames) -> Iterator[pd.DataFrame]:

@@ -1,66 +1,135 @@
-"""Delivery-day partitions that line up with the deliveries actually in the landing zone."""
+"""Delivery-day partitions that follow the calendar, and where each delivery stands against it.
+
+One partition per UTC day from the first delivery day on, open-ended: Dagster's
+``DailyPartitionsDefinition`` without an end adds a day's partition once that day has ended (UTC),
+so a new day never needs a reload of the code location, a restart or a setting. Days without a
+delivery are partitions too, shown as missing: the truth.
+
+A complete delivery is *loadable* when its day is a partition, *waiting* when its day has not
+ended yet (dated today, or a source whose local date runs ahead of UTC: processed as soon as the
+partition exists, never an error), and *before the first day* when it predates the first
+partition (reported, not loaded).
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from datetime import date, timedelta
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 
-from .landing import complete_deliveries
+from .contract import SUCCESS_MARKER
+from .landing import parse_day
 from .slices import days_in
 
-# Used when the landing zone is empty (a fresh clone): the reference year of the demo data.
-DEFAULT_WINDOW = (date(2024, 1, 1), date(2025, 1, 1))
-# Optional last partition day (YYYY-MM-DD, inclusive): extends the window beyond the deliveries
-# present at load, so deliveries that arrive later (the live demo) are partitions without a reload.
-PARTITIONS_END_ENV = "ECOMMERCE_PARTITIONS_END"
+# The demo covers the 366 days ending yesterday: the first day when the landing zone is empty.
+DEMO_DAYS = 366
 
 
-def partitions_end_from_env(environ: Mapping[str, str] | None = None) -> date | None:
-    """``ECOMMERCE_PARTITIONS_END`` as a date (read at load time, never at import)."""
-    env = os.environ if environ is None else environ
-    text = (env.get(PARTITIONS_END_ENV) or "").strip()
-    if not text:
+def today_utc(now: datetime | None = None) -> date:
+    """The UTC date of ``now`` (default: the wall clock)."""
+    return (now or datetime.now(UTC)).astimezone(UTC).date()
+
+
+def last_partition_day(now: datetime | None = None) -> date:
+    """The newest day that has ended in UTC: yesterday."""
+    return today_utc(now) - timedelta(days=1)
+
+
+def first_complete_delivery(landing_dir: Path) -> date | None:
+    """The oldest day folder with ``_SUCCESS`` (names are listed; no file is read)."""
+    if not landing_dir.is_dir():
         return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise ValueError(f"{PARTITIONS_END_ENV}={text!r} is not a date (YYYY-MM-DD)") from exc
+    days = sorted(d for d in (parse_day(p.name) for p in landing_dir.iterdir()) if d is not None)
+    for day in days:
+        if (landing_dir / day.isoformat() / SUCCESS_MARKER).is_file():
+            return day
+    return None
 
 
-def delivery_window(landing_dir: Path, last_day: date | None = None) -> tuple[date, date]:
-    """[first complete delivery, last complete delivery + 1 day), or the reference year.
-
-    ``last_day`` (inclusive) extends the end of the window; it never shortens it.
-    """
-    deliveries = complete_deliveries(landing_dir)
-    if deliveries:
-        days = list(deliveries)
-        start, end = days[0], days[-1] + timedelta(days=1)
-    else:
-        start, end = DEFAULT_WINDOW
-    if last_day is not None:
-        end = max(end, last_day + timedelta(days=1))
-    return start, end
+def default_first_day(landing_dir: Path, now: datetime | None = None) -> date:
+    """The first partition when ``ECOMMERCE_FIRST_DAY`` is unset: the first complete delivery,
+    else the first day of the demo ``bin/build`` generates (the 366 days ending yesterday)."""
+    found = first_complete_delivery(landing_dir)
+    if found is not None:
+        return found
+    return last_partition_day(now) - timedelta(days=DEMO_DAYS - 1)
 
 
-def delivery_partitions(
-    landing_dir: Path, last_day: date | None = None
-) -> dg.DailyPartitionsDefinition:
-    """One partition per day from the first to the last complete delivery (or ``last_day``).
+def calendar_partitions(first_day: date) -> dg.DailyPartitionsDefinition:
+    """Daily partitions from ``first_day``, open-ended: a day's partition exists once it ended."""
+    return dg.DailyPartitionsDefinition(start_date=first_day.isoformat())
 
-    A bounded window (``end_date``) keeps the UI free of a wall of never-delivered days; a
-    delivery beyond it appears after the code location is reloaded, unless ``last_day``
-    (``ECOMMERCE_PARTITIONS_END``) already covers it.
-    """
-    start, end = delivery_window(landing_dir, last_day)
-    return dg.DailyPartitionsDefinition(start_date=start.isoformat(), end_date=end.isoformat())
+
+def partition_bounds(
+    partitions_def: dg.TimeWindowPartitionsDefinition, now: datetime | None = None
+) -> tuple[date, date]:
+    """[first partition day, last partition day] at ``now`` (the last moves with the calendar:
+    the partitions are open-ended, so it is the last day that has ended in UTC)."""
+    return partitions_def.start.date(), last_partition_day(now)
 
 
 def window_days(context: dg.AssetExecutionContext) -> list[date]:
     """The delivery days a (possibly multi-day, single-run backfill) step covers."""
     window = context.partition_time_window
     return days_in(window.start.date(), window.end.date())
+
+
+def contiguous_blocks(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Sorted days as inclusive [first, last] blocks of consecutive days."""
+    blocks: list[tuple[date, date]] = []
+    for day in sorted(set(days)):
+        if blocks and day == blocks[-1][1] + timedelta(days=1):
+            blocks[-1] = (blocks[-1][0], day)
+        else:
+            blocks.append((day, day))
+    return blocks
+
+
+@dataclass(frozen=True)
+class DeliveryPlan:
+    """Complete deliveries sorted against the partitions: what can run now, and what cannot."""
+
+    loadable: list[date]
+    waiting: list[date]
+    before_first: list[date]
+
+    def blocks(self) -> list[tuple[date, date]]:
+        """One run's range per block of consecutive loadable days (a gap is a missing day: a run
+        over it would materialize a day nobody delivered)."""
+        return contiguous_blocks(self.loadable)
+
+    def notes(self, first: date) -> list[str]:
+        """What a build's summary or a sensor's tick says about the deliveries it cannot run."""
+        out = []
+        if self.waiting:
+            out.append(
+                f"{len(self.waiting)} complete deliver{'y' if len(self.waiting) == 1 else 'ies'} "
+                f"waiting for {'its' if len(self.waiting) == 1 else 'their'} day to end (UTC): "
+                f"{format_days(self.waiting)}; processed once the day's partition exists"
+            )
+        if self.before_first:
+            out.append(
+                f"{len(self.before_first)} complete deliveries before the first day {first} "
+                f"(ECOMMERCE_FIRST_DAY) not loaded: {format_days(self.before_first)}"
+            )
+        return out
+
+
+def plan_deliveries(days: Iterable[date], first: date, last: date) -> DeliveryPlan:
+    """Sort complete delivery days into loadable (``first``..``last``), waiting (after ``last``)
+    and before the first partition."""
+    ordered = sorted(set(days))
+    return DeliveryPlan(
+        loadable=[d for d in ordered if first <= d <= last],
+        waiting=[d for d in ordered if d > last],
+        before_first=[d for d in ordered if d < first],
+    )
+
+
+def format_days(days: list[date], limit: int = 5) -> str:
+    """A few days for a message: ``2024-01-01, 2024-01-02 … (+3 more)``."""
+    shown = ", ".join(d.isoformat() for d in days[:limit])
+    return shown + (f" … (+{len(days) - limit} more)" if len(days) > limit else "")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +19,9 @@ LANDING_ENV = "ECOMMERCE_LANDING_DIR"
 WAREHOUSE_ENV = "ECOMMERCE_WAREHOUSE"
 LOCK_TIMEOUT_ENV = "ECOMMERCE_LOCK_TIMEOUT"
 DAYS_PER_RUN_ENV = "ECOMMERCE_BACKFILL_DAYS_PER_RUN"
+# The first delivery day (the first partition); unset: the first complete delivery in the landing
+# zone when the definitions load, or the first day of the demo when there is none (partitions.py).
+FIRST_DAY_ENV = "ECOMMERCE_FIRST_DAY"
 # A lake's backfills: runs of at most this many days each, several at once (run queue).
 DEFAULT_LAKE_DAYS_PER_RUN = 31
 DEFAULT_LANDING = "data/landing"
@@ -33,6 +37,8 @@ class Settings:
     # Days per run of a backfill (``ECOMMERCE_BACKFILL_DAYS_PER_RUN``); None: the whole range in
     # one run (the DuckDB file's single writer), the default for a file; 31 for a lake.
     days_per_run: int | None = None
+    # ``ECOMMERCE_FIRST_DAY``: the first partition; None: chosen when the definitions load.
+    first_day: date | None = None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -44,7 +50,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         warehouse=Path(warehouse),
         lock_timeout_s=float(env.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT_S),
         days_per_run=_days_per_run(env.get(DAYS_PER_RUN_ENV), is_lake(warehouse)),
+        first_day=_first_day(env.get(FIRST_DAY_ENV)),
     )
+
+
+def _first_day(text: str | None) -> date | None:
+    text = (text or "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"{FIRST_DAY_ENV}={text!r} is not a date (YYYY-MM-DD)") from exc
 
 
 def _days_per_run(text: str | None, lake: bool) -> int | None:

@@ -18,7 +18,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,49 @@ def days_in(start: date, end: date) -> list[date]:
 
 
 @dataclass(frozen=True)
+class DaySlice:
+    """The part of a table a write replaces: ``column`` in [start, end), or, with ``days``, only
+    those days of it (a range run that skips days it has no delivery for keeps their rows)."""
+
+    column: str
+    start: datetime
+    end: datetime
+    days: tuple[date, ...] | None = None
+
+    def ranges(self) -> list[tuple[datetime, datetime]]:
+        """Half-open [start, end) ranges of the replaced days (one per block of days)."""
+        if self.days is None:
+            return [(self.start, self.end)]
+        out: list[tuple[datetime, datetime]] = []
+        for day in sorted(set(self.days)):
+            low = datetime.combine(day, clock_time())
+            high = low + timedelta(days=1)
+            if low < self.start or high > self.end:
+                raise ValueError(f"{day} is outside the slice [{self.start}, {self.end})")
+            if out and out[-1][1] == low:
+                out[-1] = (out[-1][0], high)
+            else:
+                out.append((low, high))
+        return out
+
+    def label(self) -> str:
+        window = f"[{self.start:%Y-%m-%d}, {self.end:%Y-%m-%d})"
+        if self.days is None:
+            return f"days {window}"
+        return f"{len(set(self.days))} day(s) of {window}"
+
+
+SliceLike = DaySlice | tuple[str, datetime, datetime]
+
+
+def as_slice(partition: SliceLike | None) -> DaySlice | None:
+    """A ``DaySlice`` from a slice or a (column, start, end) tuple."""
+    if partition is None or isinstance(partition, DaySlice):
+        return partition
+    return DaySlice(*partition)
+
+
+@dataclass(frozen=True)
 class WarehouseSlice:
     """A warehouse table, or the days [start, end) of it by its partition column, not yet read."""
 
@@ -86,6 +130,8 @@ class WarehouseSlice:
     end: date | None = None
     columns: tuple[str, ...] | None = None
     lock_timeout_s: float = 60.0
+    # The run reading it: its connections share the run's one lock wait (``warehouse.connect``).
+    run_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -119,7 +165,7 @@ class WarehouseSlice:
         if self.column is None:
             raise ValueError(f"{self.name} has no partition column")
         col = quote_ident(self.column)
-        with connect(self.database, self.lock_timeout_s) as con:
+        with connect(self.database, self.lock_timeout_s, run_id=self.run_id) as con:
             rows = con.execute(
                 f"SELECT CAST({col} AS DATE), count(*) FROM ({self.select_sql()}) GROUP BY 1"
             ).fetchall()
@@ -131,7 +177,7 @@ class WarehouseSlice:
 
     def frame(self) -> pd.DataFrame:
         """The slice's rows as an Arrow-backed frame."""
-        with connect(self.database, self.lock_timeout_s) as con:
+        with connect(self.database, self.lock_timeout_s, run_id=self.run_id) as con:
             return fetch_frame(con, self.select_sql())
 
 
@@ -151,7 +197,9 @@ def sql_inputs(inputs: Mapping[str, Relation | None]) -> Iterator[duckdb.DuckDBP
     if len(databases) > 1:
         raise ValueError(f"inputs come from several warehouses: {sorted(databases)}")
     opened = (
-        connect(slices[0].database, slices[0].lock_timeout_s) if slices else _memory_connection()
+        connect(slices[0].database, slices[0].lock_timeout_s, run_id=slices[0].run_id)
+        if slices
+        else _memory_connection()
     )
     with opened as con:
         for name, value in inputs.items():
@@ -180,11 +228,15 @@ class DailyFrames:
     ``day_metadata`` holds each day's own figures, filled while the chunks are produced; the I/O
     manager puts them on that day's materialization with the day's row count, in one call per
     day (Dagster's per-partition metadata costs grow with the number of calls in a step).
+    ``days``: the only days of the step's range this output replaces (the raw layer leaves a day
+    it has no acceptable delivery for as it was); ``None``: every day of the range. Known before
+    the first chunk: the write deletes the replaced days when it starts.
     """
 
     chunks: Iterable[tuple[Sequence[date], pd.DataFrame]]
     validate: Callable[[pd.DataFrame], object] | None = None
     day_metadata: dict[date, dict[str, Any]] = field(default_factory=dict)
+    days: set[date] | None = None
 
     @classmethod
     def single(

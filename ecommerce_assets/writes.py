@@ -21,17 +21,18 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from contextlib import suppress
-from datetime import datetime
 from typing import Any
 
 import duckdb
 import pandas as pd
 import pyarrow
 
+from .slices import DaySlice, SliceLike, as_slice
 from .warehouse import finish_pending, quote_ident
 
 Columns = list[tuple[str, str, bool]]
-Window = tuple[str, datetime, datetime]
+
+
 # A lake commit that conflicted with another writer's is retried this many times in all, waiting
 # CONFLICT_BASE_WAIT_S * 2**n (jittered) between attempts.
 CONFLICT_ATTEMPTS = 6
@@ -85,7 +86,7 @@ def write_slice(
     table: str,
     df: pd.DataFrame,
     columns: list[tuple[str, str, bool]] | None = None,
-    partition: tuple[str, datetime, datetime] | None = None,
+    partition: SliceLike | None = None,
 ) -> None:
     """Replace one slice (a time window of ``partition[0]``, or the whole table) in one transaction.
 
@@ -101,7 +102,7 @@ def write_chunks(
     table: str,
     chunks: Iterable[pd.DataFrame],
     columns: list[tuple[str, str, bool]] | None = None,
-    partition: tuple[str, datetime, datetime] | None = None,
+    partition: SliceLike | None = None,
     on_chunk: Any = None,
     *,
     staged: bool = False,
@@ -114,6 +115,7 @@ def write_chunks(
     called after each chunk is inserted. Returns the rows written. ``staged``: the lake's way,
     chunks staged locally and the transaction retried on a conflict (``write_staged``).
     """
+    partition = as_slice(partition)
     if staged:
         return write_staged(con, schema, table, chunks, columns, partition, on_chunk)
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
@@ -165,7 +167,7 @@ def _checked(
     schema: str,
     table: str,
     columns: Columns | None,
-    partition: Window | None,
+    partition: SliceLike | None,
 ) -> tuple[pyarrow.Table, Columns, dict[str, str]]:
     """The chunk as Arrow once it passed what every write checks first: its columns declared
     (without a declaration, the first chunk's are), the required ones present, its rows inside
@@ -177,7 +179,7 @@ def _checked(
     declared = {name: sql_type for name, sql_type, _ in columns}
     _check_columns(df, schema, table, columns, declared)
     if partition is not None:
-        _check_inside_window(con, chunk, schema, table, *partition)
+        _check_inside_window(con, chunk, schema, table, partition)
     return chunk, columns, declared
 
 
@@ -203,7 +205,7 @@ def _prepare(
     schema: str,
     table: str,
     columns: list[tuple[str, str, bool]],
-    partition: tuple[str, datetime, datetime] | None,
+    partition: DaySlice | None,
 ) -> None:
     """Inside the transaction: create or evolve the table, then delete the slice."""
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
@@ -224,9 +226,9 @@ def _prepare(
                     "Nothing was written."
                 )
     if partition is not None:
-        column, start, end = partition
-        col = quote_ident(column)
-        con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
+        col = quote_ident(partition.column)
+        for start, end in partition.ranges():
+            con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
     else:
         con.execute(f"DELETE FROM {fq}")
 
@@ -250,32 +252,33 @@ def _check_inside_window(
     chunk: pyarrow.Table,
     schema: str,
     table: str,
-    column: str,
-    start: datetime,
-    end: datetime,
+    partition: DaySlice,
 ) -> None:
-    """Rows outside the partition window would survive the next re-run of it: refuse them.
+    """Rows outside the replaced days would survive the next re-run of them: refuse them.
 
     Runs in DuckDB on the chunk's Arrow table (no pandas conversion of the column)."""
     if not chunk.num_rows:
         return
+    column = partition.column
     if column not in chunk.column_names:
         raise SchemaEvolutionError(f"{schema}.{table}: partition column {column!r} is missing")
     col = quote_ident(column)
     # A relation's query takes no parameters; the bounds are datetimes, written as literals.
-    low, high = (f"TIMESTAMP '{bound.isoformat(sep=' ')}'" for bound in (start, end))
-    outside = (
-        f"{col} IS NULL OR CAST({col} AS TIMESTAMP) < {low} OR CAST({col} AS TIMESTAMP) >= {high}"
+    inside = " OR ".join(
+        f"(CAST({col} AS TIMESTAMP) >= TIMESTAMP '{low.isoformat(sep=' ')}' AND "
+        f"CAST({col} AS TIMESTAMP) < TIMESTAMP '{high.isoformat(sep=' ')}')"
+        for low, high in partition.ranges()
     )
     count, sample = _on_chunk(
         con,
         chunk,
-        f"SELECT count(*), list(CAST({col} AS VARCHAR))[1:3] FROM {_FRAME} WHERE {outside}",
+        f"SELECT count(*), list(CAST({col} AS VARCHAR))[1:3] FROM {_FRAME} "
+        f"WHERE {col} IS NULL OR NOT ({inside or 'FALSE'})",
     )[0]
     if count:
         raise ValueError(
-            f"{schema}.{table}: {int(count)} rows have {column} outside the partition "
-            f"window [{start:%Y-%m-%d}, {end:%Y-%m-%d}), e.g. {sample}; nothing was written"
+            f"{schema}.{table}: {int(count)} rows have {column} outside the partition window "
+            f"(this write replaces {partition.label()}), e.g. {sample}; nothing was written"
         )
 
 
@@ -285,7 +288,7 @@ def write_staged(
     table: str,
     chunks: Iterable[pd.DataFrame],
     columns: Columns | None = None,
-    partition: Window | None = None,
+    partition: SliceLike | None = None,
     on_chunk: Callable[[pd.DataFrame], object] | None = None,
     attempts: int = CONFLICT_ATTEMPTS,
 ) -> int:
@@ -298,6 +301,7 @@ def write_staged(
     backoff, up to ``attempts`` times, then fails naming the table and slice. Nothing is
     committed unless everything is.
     """
+    partition = as_slice(partition)
     stage = quote_ident(f"__ecommerce_stage_{uuid.uuid4().hex}")
     staged_columns: list[str] = []
     written = 0
@@ -337,7 +341,7 @@ def _commit_with_retries(
     schema: str,
     table: str,
     columns: Columns,
-    partition: Window | None,
+    partition: DaySlice | None,
     stage: str,
     staged_columns: list[str],
     attempts: int,
@@ -363,11 +367,7 @@ def _commit_with_retries(
             if not isinstance(exc, duckdb.Error) or not _is_conflict(exc):
                 raise
             if attempt == attempts:
-                what = (
-                    f"days [{partition[1]:%Y-%m-%d}, {partition[2]:%Y-%m-%d})"
-                    if partition
-                    else "the table"
-                )
+                what = partition.label() if partition else "the table"
                 raise WarehouseConflictError(
                     f"{schema}.{table}: writing {what} conflicted with concurrent writers "
                     f"{attempts} times (last: {str(exc).splitlines()[-1]}). Nothing of this write "

@@ -1,7 +1,8 @@
 """The landing-zone sensor, the daily schedule and the automation wiring, without a daemon.
 
-The sensor and schedule only look at folders and ``_SUCCESS`` markers, so these tests fake
-deliveries with empty folders: fast and exact.
+The sensor and schedule look at folders, ``_SUCCESS`` markers and the files' digests, and at what
+the instance recorded of each day's last raw run (``raw_deliveries``); these tests fake
+deliveries with tiny folders and record loads as the raw step would: fast and exact.
 """
 
 import os
@@ -22,26 +23,36 @@ from ecommerce_assets.automation import (
     build_daily_schedule,
     build_deliveries_job,
     build_landing_sensor,
-    contiguous_blocks,
     dump_cursor,
     late_data_condition,
     parse_cursor,
 )
+from ecommerce_assets.contract import TABLES
 from ecommerce_assets.definitions import build_definitions
-from ecommerce_assets.partitions import delivery_partitions, partitions_end_from_env
+from ecommerce_assets.deliveries import sort_days
+from ecommerce_assets.partitions import (
+    calendar_partitions,
+    contiguous_blocks,
+    default_first_day,
+    partition_bounds,
+)
 from ecommerce_assets.runner import range_tags
-from ecommerce_assets.settings import Settings
+from ecommerce_assets.settings import Settings, load_settings
 
 D1 = date(2024, 1, 1)
 RANGE_START = "dagster/asset_partition_range_start"
 RANGE_END = "dagster/asset_partition_range_end"
 
 
-def deliver(landing: Path, day: date, *, complete: bool = True, mtime: float | None = None) -> Path:
-    """A fake delivery folder; ``mtime`` pins the ``_SUCCESS`` time (re-deliveries)."""
+def deliver(
+    landing: Path, day: date, *, complete: bool = True, mtime: float | None = None, text: str = ""
+) -> Path:
+    """A fake delivery folder; ``mtime`` pins the ``_SUCCESS`` time (re-deliveries), ``text``
+    changes the files' content."""
     folder = landing / day.isoformat()
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "orders.csv").write_text("order_id\n")
+    (folder / "_SUCCESS").unlink(missing_ok=True)
+    (folder / "orders.csv").write_text(",".join(TABLES["orders"].column_names) + "\n" + text)
     if complete:
         marker = folder / "_SUCCESS"
         marker.write_bytes(b"")
@@ -54,38 +65,61 @@ def days(n: int, start: date = D1) -> list[date]:
     return [start + timedelta(days=i) for i in range(n)]
 
 
-class Harness:
-    """A landing zone, a partition window and the sensor/schedule built for them."""
+def record_load(instance: dg.DagsterInstance, landing: Path, *loaded: date) -> None:
+    """What the raw step records for days it ran (``raw_deliveries``' day metadata)."""
+    notes = sort_days(landing, list(loaded), TABLES.values()).ledger_notes()
+    for day in loaded:
+        instance.report_runless_asset_event(
+            dg.AssetMaterialization(
+                "raw_deliveries", partition=day.isoformat(), metadata=notes[day]
+            )
+        )
 
-    def __init__(self, root: Path, last_partition: date = date(2024, 12, 31)) -> None:
+
+class Harness:
+    """A landing zone, calendar partitions from D1, a clock, and the sensor and schedule."""
+
+    def __init__(self, root: Path, now: datetime = datetime(2025, 1, 1, 12, tzinfo=UTC)) -> None:
         self.landing = root / "landing"
         self.landing.mkdir()
         self.settings = Settings(landing_dir=self.landing, warehouse=root / "wh.duckdb")
-        self.partitions = dg.DailyPartitionsDefinition(
-            start_date=D1.isoformat(), end_date=(last_partition + timedelta(days=1)).isoformat()
-        )
+        self.partitions = calendar_partitions(D1)
+        self.now = now
         job = build_deliveries_job()
-        self.sensor = build_landing_sensor(job, self.partitions, self.settings)
+        self.sensor = build_landing_sensor(
+            job, self.partitions, self.settings, now=lambda: self.now
+        )
         self.schedule = build_daily_schedule(job, self.partitions, self.settings)
         self.cursor: str | None = None
+        self._instance = dg.instance_for_test()
+        self.instance = self._instance.__enter__()
 
-    def tick(self, instance: dg.DagsterInstance | None = None) -> dg.SensorResult | dg.SkipReason:
+    def close(self) -> None:
+        self._instance.__exit__(None, None, None)
+
+    def tick(self) -> dg.SensorResult | dg.SkipReason:
         """One sensor evaluation; the cursor carries over like the daemon's."""
-        context = dg.build_sensor_context(cursor=self.cursor, instance=instance)
+        context = dg.build_sensor_context(cursor=self.cursor, instance=self.instance)
         result = self.sensor(context)
         if isinstance(result, dg.SensorResult) and result.cursor is not None:
             self.cursor = result.cursor
         return result
 
+    def load(self, *loaded: date) -> None:
+        record_load(self.instance, self.landing, *loaded)
+
 
 @pytest.fixture
-def h(tmp_path: Path) -> Harness:
-    return Harness(tmp_path)
+def h(tmp_path: Path):
+    harness = Harness(tmp_path)
+    yield harness
+    harness.close()
 
 
 def requested(result: dg.SensorResult | dg.SkipReason) -> list[tuple[str, str]]:
-    """Each run request as (first day, last day)."""
-    assert isinstance(result, dg.SensorResult), result
+    """Each run request as (first day, last day); none for a skip."""
+    if isinstance(result, dg.SkipReason):
+        return []
     out = []
     for req in result.run_requests or []:
         assert req.tags[WAREHOUSE_TAG]
@@ -107,46 +141,59 @@ def skip_message(result: dg.SensorResult | dg.SkipReason) -> str:
 def test_new_day_is_requested_once(h: Harness) -> None:
     deliver(h.landing, D1)
     assert requested(h.tick()) == [("2024-01-01", "2024-01-01")]
-    assert "no new" in skip_message(h.tick())
+    assert "no change" in skip_message(h.tick())
     deliver(h.landing, D1 + timedelta(days=1))
+    # Day 1's run has not recorded it yet: in flight, not requested a second time.
     assert requested(h.tick()) == [("2024-01-02", "2024-01-02")]
-    assert set(parse_cursor(h.cursor)) == {"2024-01-01", "2024-01-02"}
+    assert set(parse_cursor(h.cursor)["pending"]) == {"2024-01-01", "2024-01-02"}
+    h.load(D1, D1 + timedelta(days=1))
+    deliver(h.landing, D1 + timedelta(days=2))
+    assert requested(h.tick()) == [("2024-01-03", "2024-01-03")]
+    assert set(parse_cursor(h.cursor)["pending"]) == {"2024-01-03"}  # loaded days leave it
 
 
-def test_redelivery_with_a_newer_success_is_requested_again(h: Harness) -> None:
+def test_identical_redelivery_is_a_no_op_and_a_changed_one_runs(h: Harness) -> None:
     for day in days(3):
-        deliver(h.landing, day, mtime=1_700_000_000)
+        deliver(h.landing, day, mtime=1_700_000_000, text="1,2,2024-01-01 00:00:00,x,y,0,0\n")
     assert requested(h.tick()) == [("2024-01-01", "2024-01-03")]
-    deliver(h.landing, D1 + timedelta(days=1), mtime=1_700_000_500)  # day 2 re-delivered
-    assert requested(h.tick()) == [("2024-01-02", "2024-01-02")]
-    assert "no new" in skip_message(h.tick())
+    h.load(*days(3))
+    # Day 2 re-delivered with the same files (a new _SUCCESS): proven a no-op, and said so.
+    deliver(h.landing, D1 + timedelta(days=1), mtime=1_700_000_500,
+            text="1,2,2024-01-01 00:00:00,x,y,0,0\n")  # fmt: skip
+    message = skip_message(h.tick())
+    assert "identical to what was loaded" in message and "2024-01-02" in message
+    # Day 3 re-delivered with a changed file: requested again.
+    deliver(h.landing, D1 + timedelta(days=2), mtime=1_700_000_900, text="changed\n")
+    assert requested(h.tick()) == [("2024-01-03", "2024-01-03")]
+    assert "no change" in skip_message(h.tick())
 
 
 def test_incomplete_folder_is_not_requested_until_success_appears(h: Harness) -> None:
     deliver(h.landing, D1)
     h.tick()
+    h.load(D1)
     deliver(h.landing, D1 + timedelta(days=1), complete=False)
-    result = h.tick()
-    assert "no new" in skip_message(result)
-    assert "2024-01-02" not in parse_cursor(h.cursor)
+    assert requested(h.tick()) == []
     deliver(h.landing, D1 + timedelta(days=1))
     assert requested(h.tick()) == [("2024-01-02", "2024-01-02")]
 
 
-def test_redelivery_in_progress_keeps_the_old_stamp(h: Harness) -> None:
+def test_a_redelivery_in_progress_is_neither_requested_nor_lost(h: Harness) -> None:
     deliver(h.landing, D1, mtime=1_700_000_000)
     h.tick()
+    h.load(D1)
     (h.landing / "2024-01-01" / "_SUCCESS").unlink()  # the source starts re-delivering
-    assert "no new" in skip_message(h.tick())
-    assert parse_cursor(h.cursor)["2024-01-01"] == 1_700_000_000 * 10**9
+    assert requested(h.tick()) == []
+    deliver(h.landing, D1, mtime=1_700_000_000)  # the same files back: nothing to do
+    assert requested(h.tick()) == []
 
 
 def test_nothing_in_the_landing_zone_skips(h: Harness) -> None:
-    assert "no new" in skip_message(h.tick())
-    assert h.cursor is None
+    assert "every complete delivery is processed (0" in skip_message(h.tick())
+    assert "no change" in skip_message(h.tick())
 
 
-def test_many_waiting_days_go_as_one_range_run(h: Harness) -> None:
+def test_many_waiting_days_go_as_one_range_run_and_the_cursor_stays_small(h: Harness) -> None:
     for day in days(366):
         deliver(h.landing, day)
     result = h.tick()
@@ -156,7 +203,15 @@ def test_many_waiting_days_go_as_one_range_run(h: Harness) -> None:
         TRIGGER_TAG: LANDING_SENSOR,
         **range_tags(date(2024, 1, 1), date(2024, 12, 31)),
     }
-    assert len(parse_cursor(h.cursor)) == 366
+    h.load(*days(366))
+    deliver(h.landing, date(2025, 1, 1))
+    h.now = datetime(2025, 1, 2, 0, 0, 1, tzinfo=UTC)
+    assert requested(h.tick()) == [("2025-01-01", "2025-01-01")]
+    h.load(date(2025, 1, 1))
+    h.tick()
+    # One line whatever the history: a fingerprint, counts, and the days still in flight.
+    assert len(h.cursor or "") < 120, h.cursor
+    assert parse_cursor(h.cursor)["deliveries"] == 367
 
 
 def test_gaps_split_into_one_run_per_block_of_consecutive_days(h: Harness) -> None:
@@ -176,43 +231,43 @@ def test_run_keys_are_stable_so_a_replayed_tick_launches_nothing_twice(h: Harnes
     h.cursor = None  # the daemon lost the cursor update (crash after submitting)
     again = h.tick().run_requests[0].run_key
     assert first == again and first.startswith("2024-01-01..2024-01-02@")
-    deliver(h.landing, D1, mtime=1_700_000_900)
+    deliver(h.landing, D1, mtime=1_700_000_900, text="new\n")
     h.cursor = None
     assert h.tick().run_requests[0].run_key != first  # a re-delivery is a new run key
 
 
-def test_deliveries_beyond_the_partition_window_ask_for_a_reload(tmp_path: Path) -> None:
-    h = Harness(tmp_path, last_partition=date(2024, 1, 2))
-    for day in days(2):
+def test_a_delivery_dated_today_waits_for_its_day_to_end(h: Harness) -> None:
+    """No reload, no setting: the partition appears when the day ends, and the day runs."""
+    h.now = datetime(2024, 1, 3, 9, tzinfo=UTC)
+    for day in days(3):  # 2024-01-03 is today
         deliver(h.landing, day)
-    h.tick()
-    deliver(h.landing, date(2024, 1, 3))
+    result = h.tick()
+    assert requested(result) == [("2024-01-01", "2024-01-02")]
+    h.load(*days(2))
     message = skip_message(h.tick())
-    assert "2024-01-03" in message and "reload the code location" in message
-    assert "ECOMMERCE_PARTITIONS_END" in message
-    assert "2024-01-03" not in parse_cursor(h.cursor)  # picked up after the reload
+    assert "waiting for its day to end (UTC): 2024-01-03" in message
+    h.now = datetime(2024, 1, 4, 0, 0, 5, tzinfo=UTC)  # the day ended
+    assert requested(h.tick()) == [("2024-01-03", "2024-01-03")]
+    assert partition_bounds(h.partitions, h.now) == (D1, date(2024, 1, 3))
 
 
-def test_first_tick_skips_days_already_materialized(h: Harness) -> None:
+def test_first_tick_skips_days_already_loaded(h: Harness) -> None:
     for day in days(3):
         deliver(h.landing, day, mtime=1_700_000_000)
-    with dg.instance_for_test() as instance:
-        for day in days(2):
-            instance.report_runless_asset_event(
-                dg.AssetMaterialization("raw_orders", partition=day.isoformat())
-            )
-        assert requested(h.tick(instance)) == [("2024-01-03", "2024-01-03")]
-        assert set(parse_cursor(h.cursor)) == {"2024-01-01", "2024-01-02", "2024-01-03"}
+    h.load(*days(2))  # what bin/build did before the sensor started
+    assert requested(h.tick()) == [("2024-01-03", "2024-01-03")]
 
 
 def test_cursor_round_trips() -> None:
-    stamps = {"2024-01-02": 2, "2024-01-01": 1}
-    assert parse_cursor(dump_cursor(stamps)) == stamps
+    stamps = {date(2024, 1, 2): 2, date(2024, 1, 1): 1}
+    cursor = parse_cursor(dump_cursor(stamps, date(2024, 1, 2), {"2024-01-02": 2}))
+    assert cursor["deliveries"] == 2 and cursor["newest"] == "2024-01-02"
+    assert cursor["pending"] == {"2024-01-02": 2}
     assert parse_cursor(None) == {}
 
 
-def schedule_at(h: Harness, when: datetime, instance: dg.DagsterInstance | None = None):
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=when)
+def schedule_at(h: Harness, when: datetime):
+    context = dg.build_schedule_context(instance=h.instance, scheduled_execution_time=when)
     return h.schedule(context)
 
 
@@ -241,11 +296,8 @@ def test_schedule_skips_with_a_reason_when_the_delivery_is_not_there(h: Harness)
 
 def test_schedule_skips_a_delivery_already_processed(h: Harness) -> None:
     deliver(h.landing, D1, mtime=1_700_000_000)
-    with dg.instance_for_test() as instance:
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization("raw_orders", partition="2024-01-01")
-        )
-        result = schedule_at(h, datetime(2024, 1, 2, 2, tzinfo=UTC), instance)
+    h.load(D1)
+    result = schedule_at(h, datetime(2024, 1, 2, 2, tzinfo=UTC))
     assert isinstance(result, dg.SkipReason)
     assert "already processed" in result.skip_message
 
@@ -282,14 +334,22 @@ def test_definitions_wire_jobs_sensors_schedule_and_automation(tmp_path: Path) -
     assert set(job.asset_layer.executable_asset_keys) == set(graph.materializable_asset_keys)
 
 
-def test_partitions_end_env_extends_the_window(tmp_path: Path) -> None:
+def test_partitions_follow_the_calendar_from_the_first_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Open-ended daily partitions: from ECOMMERCE_FIRST_DAY, else the first complete delivery,
+    else the first day of the demo (the 366 days ending yesterday); the last is yesterday (UTC)."""
     landing = tmp_path / "lz"
-    deliver(landing, D1)
-    end = partitions_end_from_env({"ECOMMERCE_PARTITIONS_END": "2024-01-31"})
-    assert end == date(2024, 1, 31)
-    parts = delivery_partitions(landing, end)
-    assert parts.get_last_partition_key() == "2024-01-31"
-    assert delivery_partitions(landing).get_last_partition_key() == "2024-01-01"
-    assert partitions_end_from_env({}) is None
-    with pytest.raises(ValueError, match="ECOMMERCE_PARTITIONS_END"):
-        partitions_end_from_env({"ECOMMERCE_PARTITIONS_END": "soon"})
+    deliver(landing, date(2024, 3, 2), complete=False)  # being written: not the first day
+    deliver(landing, date(2024, 3, 3))
+    assert default_first_day(landing) == date(2024, 3, 3)
+    now = datetime(2026, 12, 6, 8, tzinfo=UTC)
+    assert default_first_day(tmp_path / "empty", now) == date(2025, 12, 5)
+    parts = calendar_partitions(date(2024, 3, 3))
+    assert parts.end is None  # open-ended: no end fixed when the code location loads
+    assert partition_bounds(parts, now) == (date(2024, 3, 3), date(2026, 12, 5))
+    monkeypatch.setenv("ECOMMERCE_FIRST_DAY", "2024-01-01")
+    assert load_settings().first_day == D1
+    monkeypatch.setenv("ECOMMERCE_FIRST_DAY", "soon")
+    with pytest.raises(ValueError, match="ECOMMERCE_FIRST_DAY"):
+        load_settings()

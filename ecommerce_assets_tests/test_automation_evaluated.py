@@ -28,6 +28,10 @@ UNPARTITIONED = {None}
 # Unpartitioned assets reading every staged day of users / products, and what reads them.
 USER_READERS = {"dim_users": UNPARTITIONED, "agg_customer_lifetime": UNPARTITIONED}
 PRODUCT_READERS = {"dim_products": UNPARTITIONED, "agg_product_performance": UNPARTITIONED}
+# dim_date spans the years of the delivered days (read from stg_load_audit).
+CALENDAR = {"dim_date": UNPARTITIONED}
+# The analysts' published copy reads the marts (docs/analytics.md).
+ANALYTICS = {"analytics_copy": UNPARTITIONED}
 RAW_AND_STAGING = ["group:raw", "group:staging"]
 
 
@@ -89,13 +93,13 @@ def test_an_upstream_change_requests_the_assets_that_read_it(
 ) -> None:
     """Day 2 re-staged by a partial run: the dimensions built from every staged day, and the
     lifetime aggregates that read them (requested in the same tick), are requested once.
-    Dimensions without upstreams, and assets partitioned by delivery (the delivery runs' job),
-    are not."""
+    dim_date too (it reads the staged load audit); dimensions without upstreams, and assets
+    partitioned by delivery (the delivery runs' job), are not."""
     built, ticks = built_two_days(tmp_path / "zone", instance)
     assert materialize_days(
         built.defs, built.last, built.last, instance=instance, selection=RAW_AND_STAGING
     ).success
-    assert ticks() == {**USER_READERS, **PRODUCT_READERS}
+    assert ticks() == {**USER_READERS, **PRODUCT_READERS, **CALENDAR, **ANALYTICS}
     assert ticks() == {}  # requested once: the next tick has nothing new
 
 
@@ -109,8 +113,8 @@ def test_a_failed_blocking_check_holds_the_readers_back_until_it_passes(
     built, ticks = built_two_days(tmp_path / "zone", instance)
     real = staging_assets.stage_table
 
-    def buggy(spec, raw, staged_orders=None):  # type: ignore[no-untyped-def]
-        out = real(spec, raw, staged_orders)
+    def buggy(spec, raw, staged_orders=None, history=None):  # type: ignore[no-untyped-def]
+        out = real(spec, raw, staged_orders, history)
         if spec.name == "users":
             staged = pd.concat([out.staged, out.staged.head(1)], ignore_index=True)
             out = type(out)(staged, out.quarantine, out.audit)
@@ -130,7 +134,7 @@ def test_a_failed_blocking_check_holds_the_readers_back_until_it_passes(
         ("stg_users", "key_not_null_unique", day2),
         ("stg_load_audit", "rows_conserved", day2),  # one staged row more than delivered
     }
-    assert ticks() == PRODUCT_READERS
+    assert ticks() == {**PRODUCT_READERS, **ANALYTICS}
     assert ticks() == {}  # still held back, not forgotten: see below
 
     monkeypatch.setattr(staging_assets, "stage_table", real)
@@ -138,7 +142,7 @@ def test_a_failed_blocking_check_holds_the_readers_back_until_it_passes(
         built.defs, built.last, built.last, instance=instance, selection=RAW_AND_STAGING
     )
     assert result.success and failed_checks(result) == set()
-    assert ticks() == {**USER_READERS, **PRODUCT_READERS}
+    assert ticks() == {**USER_READERS, **PRODUCT_READERS, **CALENDAR, **ANALYTICS}
     assert ticks() == {}
 
 

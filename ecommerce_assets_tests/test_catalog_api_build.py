@@ -24,7 +24,7 @@ def test_the_build_reads_products_from_a_local_catalog_server(tmp_path: Path) ->
     project = Project(tmp_path)
     project.home.mkdir(parents=True)
     (project.home / "dagster.yaml").write_text(INSTANCE_YAML)
-    generate_landing_zone(project.landing, seed=4, scale=2, start=START, days=3)
+    generate_landing_zone(project.landing, seed=4, scale=0.5, start=START, days=3)
     result = subprocess.run(
         [sys.executable, "-m", "ecommerce_assets.build", "--no-demo", "--products-source", "api"],
         cwd=ROOT,

@@ -14,6 +14,8 @@ in one layer's step) has no row below. Kinds, their case and the defect planted:
 
 | layer | check | case (test id) | defect planted on the last day |
 |---|---|---|---|
+| raw | delivery_accepted | raw_deliveries.delivery_accepted | orders.csv without order_ts |
+| raw | arrived_by_deadline | test_a_late_delivery_fails_arrived_by_deadline | a day missing |
 | raw | malformed_lines | raw_events.malformed_lines | 10 lines with a missing field |
 | raw | unexpected_columns | raw_orders.unexpected_columns | a column the contract lacks |
 | raw | row_count_anomaly | raw_orders.row_count_anomaly | 14 weeks of 200 orders/day, then ~50 |
@@ -29,7 +31,9 @@ in one layer's step) has no row below. Kinds, their case and the defect planted:
 | staging | order_in_same_delivery | stg_order_items.order_in_same_delivery | a line's order gone |
 | staging | late_arrivals_flagged | stg_events.late_arrivals_flagged | a same-day event as late |
 | staging | quarantined_rows | stg_quarantine.quarantined_rows | 40 events without an id |
+| staging | malformed_record_lines | stg_quarantine.malformed_record_lines | a quote open 7 lines |
 | staging | rows_conserved | stg_load_audit.rows_conserved | a staged order lost |
+| staging | rows_conserved | stg_load_audit.rows_conserved[audit] | the audit's raw count off |
 | staging | exact_duplicates_removed | stg_load_audit.exact_duplicates_removed | 20 lines twice |
 | dimensions | key_not_null_unique | dim_users.key_not_null_unique | a version written twice |
 | dimensions | scd2_versions_valid | dim_users.scd2_versions_valid | a version valid for no time |
@@ -44,24 +48,30 @@ in one layer's step) has no row below. Kinds, their case and the defect planted:
 | facts | order_amount_matches_lines | fact_orders.order_amount_matches_lines | 5 totals +10.00 |
 | facts | net_equals_lines | fact_orders.net_equals_lines | a net one cent off its lines |
 | facts | line_net_exact | fact_order_items.line_net_exact | a line net one cent off |
+| facts | foreign_keys_resolve | fact_order_items.foreign_keys_resolve | a line's order gone |
+| facts | sold_below_cost | fact_order_items.sold_below_cost | a line sold for 0.01 |
 | aggregates | quality_thresholds | data_quality_report.quality_thresholds | completeness 0.5 |
 | aggregates | quality_score_drop | data_quality_report.quality_score_drop | a score 20 % down |
 """
 
 import csv
+import json
 import re
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import dagster as dg
 import duckdb
 import pytest
 
+from ecommerce_assets.arrival import DeliveryCalendar
+from ecommerce_assets.automation import build_deadline_sensor
 from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
+from ecommerce_assets.partitions import calendar_partitions
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 from ecommerce_assets.warehouse import connect
@@ -160,10 +170,12 @@ class Case:
     landing: Callable[[Path], object] | None = None  # edits of the last day's delivery
     days: tuple[date, date] = (D2, D3)
     metadata: dict[str, object] = field(default_factory=dict)  # further exact metadata
+    error: bool = False  # severity ERROR without blocking (a refused delivery)
+    variant: str = ""  # a second case of the same check (another of its clauses)
 
     @property
     def id(self) -> str:
-        return f"{self.asset}.{self.check}"
+        return f"{self.asset}.{self.check}" + (f"[{self.variant}]" if self.variant else "")
 
 
 def _update(table: str, assignment: str, where: str = "TRUE") -> str:
@@ -211,8 +223,38 @@ def _unknown_user(landing: Path) -> None:
 LATER = D3 + timedelta(days=2)
 DQR = "marts.data_quality_report"
 EVENTS_D3 = f"table_name = 'events' AND CAST(delivery_date AS DATE) = DATE '{D3}'"
+
+
+def _drop_column(file: str, column: str) -> Callable[[Path], None]:
+    """The last day's ``file`` delivered without ``column`` (a broken header)."""
+
+    def plant(landing: Path) -> None:
+        path = landing / D3.isoformat() / file
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+        with path.open("w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, [c for c in rows[0] if c != column], extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+
+    return plant
+
+
+ONE_LINE_ORDER = (
+    "SELECT order_id FROM marts.fact_order_items "
+    f"WHERE CAST(delivery_date AS DATE) = DATE '{D3}' GROUP BY order_id HAVING count(*) = 1 "
+    "ORDER BY order_id LIMIT 1"
+)
 CASES = [
     # raw: what the delivery holds
+    _delivered(
+        "raw_deliveries",
+        "delivery_accepted",
+        1,
+        "order_ts",
+        _drop_column("orders.csv", "order_ts"),
+        error=True,
+    ),
     _delivered(
         "raw_events",
         "malformed_lines",
@@ -273,6 +315,16 @@ CASES = [
         "orders",
         f"DELETE FROM staging.stg_orders WHERE {_one('staging.stg_orders')}",
     ),
+    _written(  # the audit balances in itself, but its raw count is not the raw table's
+        "stg_load_audit",
+        "rows_conserved",
+        1,
+        "orders",
+        "UPDATE staging.stg_load_audit SET raw_rows = raw_rows + 1, "
+        "exact_duplicates = exact_duplicates + 1 "
+        f"WHERE table_name = 'orders' AND CAST(delivery_date AS DATE) = DATE '{D3}'",
+        variant="audit",
+    ),
     # ... and what the source sent, handled and counted
     _delivered(
         "stg_orders",
@@ -304,6 +356,20 @@ CASES = [
         "null_key",
         _csv("events.csv", 40, event_id=""),
         metadata={"by_reason": {"null_key": 40}},
+    ),
+    _delivered(  # a quote never closed: seven lines of text that are no records of their own
+        "stg_quarantine",
+        "malformed_record_lines",
+        1,
+        "record spans lines",
+        _append_lines(
+            "events.csv",
+            lambda rows: [
+                '999999,s,1,page_view,,"a quote never closed',
+                *(f"text {i}" for i in range(6)),
+            ],
+        ),
+        error=True,
     ),
     _delivered(
         "stg_load_audit",
@@ -393,6 +459,20 @@ CASES = [
         "|",
         _update("marts.fact_order_items", "line_net = line_net + 0.01"),
     ),
+    _written(  # an order line whose order is missing from fact_orders of its delivery
+        "fact_order_items",
+        "foreign_keys_resolve",
+        1,
+        "|",
+        f"DELETE FROM marts.fact_orders WHERE order_id = ({ONE_LINE_ORDER})",
+    ),
+    _delivered(
+        "fact_order_items",
+        "sold_below_cost",
+        1,
+        "0.01",
+        _csv("order_items.csv", 1, unit_price="0.01"),
+    ),
     # the data-quality report
     _written(
         "data_quality_report",
@@ -479,7 +559,7 @@ def test_a_check_fails_on_its_planted_defect(
         (planted,) = evaluations
     assert not planted.passed
     assert planted.severity == (
-        dg.AssetCheckSeverity.ERROR if spec.blocking else dg.AssetCheckSeverity.WARN
+        dg.AssetCheckSeverity.ERROR if spec.blocking or case.error else dg.AssetCheckSeverity.WARN
     )
     assert planted.metadata["rows_failing"].value == case.failing
     assert case.sample in planted.metadata["failing_sample"].value
@@ -533,10 +613,56 @@ def test_column_schema_change_warns(base: Built, tmp_path: Path) -> None:
     assert f"Removed columns: {dropped.name}" in (changed.description or "")
 
 
+def test_a_late_delivery_fails_arrived_by_deadline(
+    base: Built, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day after the zone's last is due by 06:00 UTC the day after it. At 07:00 it has not
+    arrived: the deadline sensor records a failed evaluation on that day's partition and one
+    alert (ticking again adds neither). The delivery lands: the next tick says so, and the run
+    that loads the day evaluates the check again, passing (the flag clears)."""
+    landing, warehouse = _copy(base, tmp_path)
+    late = D3 + timedelta(days=1)
+    clock = datetime(late.year, late.month, late.day, 7, tzinfo=UTC) + timedelta(days=1)
+    log = tmp_path / "alerts.jsonl"
+    monkeypatch.setenv("ECOMMERCE_ALERT_LOG", str(log))
+    settings = Settings(landing_dir=landing, warehouse=warehouse)
+    sensor = build_deadline_sensor(
+        calendar_partitions(D1), settings, DeliveryCalendar(), now=lambda: clock
+    )
+    key = dg.AssetCheckKey(dg.AssetKey("raw_deliveries"), "arrived_by_deadline")
+    with project_instance(tmp_path, monkeypatch, batch_size=100) as instance:
+
+        def tick(cursor: str | None) -> tuple[str | None, str]:
+            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            message = sensor(context).skip_message
+            return context.cursor, message
+
+        def status() -> list[tuple[str | None, str]]:
+            infos = instance.event_log_storage.get_asset_check_partition_info([key])
+            return [(i.partition_key, i.latest_execution_status.value) for i in infos]
+
+        cursor, message = tick(None)
+        assert f"1 late delivery: {late}" in message and "newly late, alerted" in message
+        assert status() == [(late.isoformat(), "FAILED")]
+        cursor, message = tick(cursor)
+        assert "newly late" not in message
+        assert tick(None)[1].startswith("1 late delivery")  # a lost cursor: no second result
+        (alert,) = [json.loads(line) for line in log.read_text().splitlines()[:1]]
+        assert alert["kind"] == "late_delivery" and alert["details"]["days"] == [str(late)]
+        assert alert["check_name"] == "arrived_by_deadline" and alert["partition"] == str(late)
+
+        shutil.copytree(landing / D3.isoformat(), landing / late.isoformat())
+        _, message = tick(cursor)
+        assert f"arrived (its run clears the flag): {late}" in message
+        defs = build_definitions(settings)
+        assert materialize_days(defs, late, late, instance=instance, selection="group:raw").success
+        assert status() == [(late.isoformat(), "SUCCEEDED")]
+
+
 def test_every_check_kind_has_a_case(base: Built) -> None:
     """Each (layer, check name) of the Definitions has a row in the module docstring's table,
     and each row names a case or test of this module that exists."""
-    rows = re.findall(r"^\| (\w+) \| (\w+) \| ([\w.]+) \|", __doc__ or "", re.M)
+    rows = re.findall(r"^\| (\w+) \| (\w+) \| ([\w.\[\]]+) \|", __doc__ or "", re.M)
     graph = base.defs.resolve_asset_graph()
     kinds = {(graph.get(k.asset_key).group_name, k.name) for k in graph.asset_check_keys}
     assert {(layer, name) for layer, name, _ in rows} == kinds
@@ -545,7 +671,7 @@ def test_every_check_kind_has_a_case(base: Built) -> None:
     for layer, name, test in rows:  # a case is the check it names
         if "." in test:
             assert (
-                test.split(".")[1] == name
+                test.split(".")[1].split("[")[0] == name
                 and graph.get(dg.AssetKey(test.split(".")[0])).group_name == layer
             ), test
 

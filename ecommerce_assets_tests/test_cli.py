@@ -12,8 +12,10 @@ import duckdb
 import pytest
 
 from ecommerce_assets.contract import TABLES
+from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
-from ecommerce_assets.partitions import delivery_partitions
+from ecommerce_assets.partitions import last_partition_day
+from ecommerce_assets.settings import Settings
 
 from .conftest import START
 
@@ -30,6 +32,12 @@ def project_env(tmp_path: Path) -> dict[str, str]:
         "ECOMMERCE_LANDING_DIR": str(tmp_path / "landing"),
         "ECOMMERCE_WAREHOUSE": str(tmp_path / "warehouse.duckdb"),
     }
+
+
+def check_count() -> int:
+    """How many asset checks the definitions hold (every one runs in a build)."""
+    settings = Settings(landing_dir=ROOT / "data" / "none", warehouse=ROOT / "data" / "none.duckdb")
+    return len(build_definitions(settings).resolve_asset_graph().asset_check_keys)
 
 
 def run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -59,31 +67,24 @@ def test_importing_the_code_location_prints_no_dagster_notice(tmp_path: Path) ->
     )
 
 
-def test_partitions_line_up_with_complete_deliveries(tmp_path: Path) -> None:
-    generate_landing_zone(tmp_path, seed=1, scale=0.05, start=START, days=4, clean=True)
-    (tmp_path / "2024-01-04" / "_SUCCESS").unlink()  # still being written: not a partition yet
-    keys = delivery_partitions(tmp_path).get_partition_keys()
-    assert keys == ["2024-01-01", "2024-01-02", "2024-01-03"]
-
-
 def test_build_generates_a_demo_zone_and_records_runs_in_the_instance(tmp_path: Path) -> None:
+    """With no landing zone configured and the project's data/landing absent, the build generates
+    the demo ending yesterday (UTC) there, and loads it in one run of the code location."""
     env = project_env(tmp_path)
-    result = run(
-        [
-            sys.executable,
-            "-m",
-            "ecommerce_assets.build",
-            "--demo-days",
-            "3",
-            "--demo-scale",
-            "0.05",
-        ],
-        env,
-    )
+    del env["ECOMMERCE_LANDING_DIR"]  # the project's default, data/landing (here under tmp_path)
+    args = [sys.executable, "-m", "ecommerce_assets.build", "--demo-days", "3"]
+    result = subprocess.run(
+        [*args, "--demo-scale", "0.05"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "generating a demo landing zone" in result.stdout
     assert "SUCCESS" in result.stdout
     assert str(tmp_path / "warehouse.duckdb") in result.stdout
+    last = last_partition_day()
+    expected = {(last - timedelta(days=i)).isoformat() for i in range(3)}
+    landing = tmp_path / "data" / "landing"
+    assert {p.name for p in landing.iterdir()} == expected
     with duckdb.connect(env["ECOMMERCE_WAREHOUSE"]) as con:
         staged = con.execute(
             "SELECT count(DISTINCT delivery_date) FROM staging.stg_orders"
@@ -100,12 +101,12 @@ def test_build_generates_a_demo_zone_and_records_runs_in_the_instance(tmp_path: 
             assert launched.remote_job_origin.location_name == "ecommerce_assets"
             assert launched.job_name == "__ASSET_JOB" and launched.job_code_origin is not None
             assert dg.AssetKey("agg_daily_sales") in (launched.asset_selection or set())
-            assert len(launched.asset_check_selection or ()) == 99
-            assert launched.tags["dagster/asset_partition_range_end"] == "2024-01-03"
+            assert len(launched.asset_check_selection or ()) == check_count()
+            assert launched.tags["dagster/asset_partition_range_end"] == last.isoformat()
             record = instance.get_latest_materialization_event(dg.AssetKey("stg_orders"))
             assert record is not None
             partitions = instance.get_materialized_partitions(dg.AssetKey("stg_orders"))
-            assert partitions == {"2024-01-01", "2024-01-02", "2024-01-03"}
+            assert partitions == expected
     finally:
         if old is None:
             del os.environ["DAGSTER_HOME"]
@@ -143,7 +144,7 @@ def test_build_in_process_streams_the_run_into_the_instance(
         evaluation = record.event_log_entry.get_dagster_event().event_specific_data
         key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
         by_check.setdefault(key, []).append(evaluation.partition)
-    assert len(by_check) == 99
+    assert len(by_check) == check_count()
     for key, partitions in by_check.items():
         # a check of a partitioned asset: one evaluation per day; of the whole table: one
         assert sorted(partitions) == sorted(days) or partitions == [None], key
@@ -162,12 +163,18 @@ def test_the_demo_year_warns_only_where_the_readme_says(tmp_path: Path) -> None:
     assert claim, "docs/data-quality.md no longer states what the demo build warns about"
     passing, total, warning, check = int(claim[1]), int(claim[2]), int(claim[3]), claim[4]
     env = project_env(tmp_path)
+    del env["ECOMMERCE_LANDING_DIR"]  # the demo goes into the project's data/landing (tmp_path)
     # The project's own instance (as bin/build: its batched event log), storage under tmp_path.
     text = (ROOT / "dagster_home" / "dagster.yaml").read_text()
     (tmp_path / "dagster_home" / "dagster.yaml").write_text(
         text.replace("data/dagster", str(tmp_path / "data" / "dagster"))
     )
-    result = run([sys.executable, "-m", "ecommerce_assets.build", "--in-process"], env)
+    # The demo of a fixed year: what it warns about must not depend on the day the test runs.
+    result = subprocess.run(
+        [sys.executable, "-m", "ecommerce_assets.build", "--in-process", "--demo-start",
+         "2024-01-01"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     summary = re.search(
         r"Asset checks: (\d+) checks, \d+ results .*: (\d+) checks passed everywhere, "
@@ -181,6 +188,46 @@ def test_the_demo_year_warns_only_where_the_readme_says(tmp_path: Path) -> None:
     assert len(warned) == warning
 
 
+def test_build_refuses_a_damaged_warehouse_and_names_a_lock_holder_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A truncated warehouse file is refused before anything is written (exit 2, the file byte
+    for byte as it was); a warehouse held by another process makes the run fail after one lock
+    wait, and the summary names the holder in a line, not a traceback."""
+    env = project_env(tmp_path)
+    generate_landing_zone(
+        Path(env["ECOMMERCE_LANDING_DIR"]), seed=3, scale=0.05, start=START, days=2
+    )
+    warehouse = Path(env["ECOMMERCE_WAREHOUSE"])
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("CREATE TABLE t AS SELECT range AS i FROM range(300000)")
+    data = warehouse.read_bytes()
+    warehouse.write_bytes(data[: len(data) // 2])
+    result = run([sys.executable, "-m", "ecommerce_assets.build", "--no-demo"], env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "is truncated" in result.stderr and "nothing was written" in result.stderr
+    assert warehouse.read_bytes() == data[: len(data) // 2]
+
+    warehouse.unlink()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('locked', flush=True); time.sleep(300)", str(warehouse)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        locked = {**env, "ECOMMERCE_LOCK_TIMEOUT": "2"}
+        args = [sys.executable, "-m", "ecommerce_assets.build", "--no-demo", "--in-process"]
+        result = run(args, locked)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "locked by" in result.stdout and f"(PID {holder.pid})" in result.stdout
+    assert "cannot be read" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
 def test_build_exits_non_zero_when_a_delivery_breaks_the_contract(tmp_path: Path) -> None:
     env = project_env(tmp_path)
     generate_landing_zone(
@@ -189,7 +236,10 @@ def test_build_exits_non_zero_when_a_delivery_breaks_the_contract(tmp_path: Path
     )  # fmt: skip
     result = run([sys.executable, "-m", "ecommerce_assets.build", "--no-demo"], env)
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "FAILURE" in result.stdout and "is missing from the header" in result.stdout
+    # Each day is refused alone, named with its file and column; nothing of it written.
+    assert "Refused deliveries (2 day(s), nothing of them written)" in result.stdout
+    assert "is missing from the header" in result.stdout
+    assert "ERROR raw_deliveries:delivery_accepted on 2 day(s)" in result.stdout
 
 
 def test_the_committed_check_catalog_is_what_the_code_defines(tmp_path: Path) -> None:
@@ -199,8 +249,66 @@ def test_the_committed_check_catalog_is_what_the_code_defines(tmp_path: Path) ->
     result = run(command, env)
     assert result.returncode == 0, result.stdout + result.stderr
     text = (ROOT / "docs" / "checks.md").read_text()
-    assert text.count("\n| `") == 99  # one row per check the definitions hold
+    assert text.count("\n| `") == check_count()  # one row per check the definitions hold
     stale = tmp_path / "checks.md"
     stale.write_text(text.replace("| `stg_orders` | `key_not_null_unique` |", "| `x` | `y` |"))
     result = run([*command, "--out", str(stale)], env)
     assert result.returncode == 1 and "out of date" in result.stdout
+
+
+def test_build_generates_demo_data_nowhere_but_the_projects_empty_landing_zone(
+    tmp_path: Path,
+) -> None:
+    """A mistyped ECOMMERCE_LANDING_DIR (missing, empty, or holding only folders still being
+    written) fails clearly, naming the directory, and writes nothing anywhere: no demo files, no
+    _SUCCESS, no warehouse, no Dagster storage."""
+    env = project_env(tmp_path)
+    landing = Path(env["ECOMMERCE_LANDING_DIR"])
+    being_written = landing / "2024-01-01"
+    for state in ("missing", "empty", "being written"):
+        if state == "empty":
+            landing.mkdir()
+        if state == "being written":
+            being_written.mkdir()
+            (being_written / "orders.csv").write_text("order_id\n")
+        before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+        result = run([sys.executable, "-m", "ecommerce_assets.build"], env)
+        assert result.returncode == 2, (state, result.stdout + result.stderr)
+        assert f"No complete delivery: {landing}" in result.stderr, state
+        assert "Not generating demo data there" in result.stderr
+        assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before, state
+    assert "none has _SUCCESS yet (still being written)" in result.stderr
+
+
+def test_build_keeps_a_day_being_redelivered_and_leaves_todays_delivery_waiting(
+    tmp_path: Path,
+) -> None:
+    """A loaded day whose _SUCCESS is gone (its source re-delivers it) keeps everything it
+    produced through the next build (one run per block of complete days, the day in none), and a
+    complete delivery dated today waits for its day to end: named, not loaded, nothing fails."""
+    env = project_env(tmp_path)
+    landing = Path(env["ECOMMERCE_LANDING_DIR"])
+    today = last_partition_day() + timedelta(days=1)
+    first = today - timedelta(days=3)
+    generate_landing_zone(landing, seed=9, scale=0.05, start=first, days=4, clean=True)
+    build = [sys.executable, "-m", "ecommerce_assets.build", "--no-demo", "--in-process"]
+    result = run(build, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"waiting for its day to end (UTC): {today}" in result.stdout
+    assert "in 1 run(s)" in result.stdout
+
+    def per_day() -> dict:
+        with duckdb.connect(env["ECOMMERCE_WAREHOUSE"], read_only=True) as con:
+            rows = con.execute(
+                "SELECT delivery_date, count(*) FROM staging.stg_orders GROUP BY 1"
+            ).fetchall()
+            facts = con.execute("SELECT count(*) FROM marts.fact_orders").fetchone()[0]
+        return {"staged": dict(rows), "facts": facts}
+
+    loaded = per_day()
+    assert sorted(loaded["staged"]) == [first + timedelta(days=i) for i in range(3)]
+    (landing / (first + timedelta(days=1)).isoformat() / "_SUCCESS").unlink()
+    result = run(build, env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "in 2 run(s)" in result.stdout  # the first day, and the third
+    assert per_day() == loaded

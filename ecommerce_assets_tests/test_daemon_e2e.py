@@ -99,10 +99,6 @@ class Platform:
             release_day(self.source / day.isoformat(), self.landing / day.isoformat())
         return time.time()
 
-    def stamp(self, day: date) -> int:
-        """The delivery's ``_SUCCESS`` mtime, as the sensor's cursor records it."""
-        return (self.landing / day.isoformat() / "_SUCCESS").stat().st_mtime_ns
-
     def start_daemon(self) -> float:
         """Start ``dagster-daemon run`` (its own process group); the time it was started."""
         assert self.daemon is None, "the daemon is already running"
@@ -139,7 +135,7 @@ class Platform:
             backfills = instance.get_backfills(status=BulkActionStatus.REQUESTED)
         return Snapshot(records, ticks, len(backfills))
 
-    def landing_cursor(self) -> dict[str, int]:
+    def landing_cursor(self) -> dict[str, object]:
         """The landing sensor's cursor as stored in the instance."""
         with self.instance() as instance:
             states = instance.all_instigator_state(instigator_type=InstigatorType.SENSOR)
@@ -197,7 +193,7 @@ def write_home(home: Path) -> None:
 
 
 @contextmanager
-def running_platform(root: Path, *, days: int, last_partition: date) -> Iterator[Platform]:
+def running_platform(root: Path, *, days: int) -> Iterator[Platform]:
     """Generate ``days`` deliveries (not yet delivered), start the daemon, stop it at the end.
 
     On any failure (a failed wait, pytest-timeout) the runs, ticks and daemon log are printed.
@@ -229,7 +225,8 @@ def running_platform(root: Path, *, days: int, last_partition: date) -> Iterator
         "DAGSTER_HOME": str(home),
         "ECOMMERCE_LANDING_DIR": str(landing),
         "ECOMMERCE_WAREHOUSE": str(warehouse),
-        "ECOMMERCE_PARTITIONS_END": last_partition.isoformat(),
+        # The landing zone starts empty: the first partition is the zone's first day.
+        "ECOMMERCE_FIRST_DAY": START.isoformat(),
         "ECOMMERCE_SENSOR_INTERVAL": str(SENSOR_INTERVAL_S),
         "PATH": f"{DAEMON.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
@@ -293,7 +290,7 @@ def test_sensor_runs_new_deliveries_through_the_daemon(tmp_path: Path) -> None:
     """Days 1 and 3 delivered at once, then day 2: each is requested exactly once, the queue
     runs everything one run at a time, and the warehouse holds exactly the delivered rows."""
     days = [START + timedelta(days=i) for i in range(3)]
-    with running_platform(tmp_path, days=3, last_partition=days[-1]) as p:
+    with running_platform(tmp_path, days=3) as p:
         # Days 1 and 3 at once: two blocks, two runs requested in one tick, queued together.
         first = p.wait_idle(after=p.deliver(days[0], days[2]))
         snap = p.wait_idle(after=p.deliver(days[1]))
@@ -322,7 +319,7 @@ def test_landing_sensor_cursor_survives_a_daemon_restart(tmp_path: Path) -> None
     the restart the sensor, its cursor read back from the instance, requests day 2 and does
     not request day 1 again; the automation sensor then re-runs funnel day 1 (late events)."""
     day1, day2 = START, START + timedelta(days=1)
-    with running_platform(tmp_path, days=2, last_partition=day2) as p:
+    with running_platform(tmp_path, days=2) as p:
         before = p.wait_idle(after=p.deliver(day1))
         p.stop_daemon()
         stored = p.landing_cursor()
@@ -331,10 +328,10 @@ def test_landing_sensor_cursor_survives_a_daemon_restart(tmp_path: Path) -> None
         snap = p.wait_idle(after=delivered)
         describe(snap)
         final = p.landing_cursor()
-        stamps = {day.isoformat(): p.stamp(day) for day in (day1, day2)}
 
     assert [covered_days(r) for r in sensor_runs(before.runs)] == [[day1]]
-    assert stored == {day1.isoformat(): stamps[day1.isoformat()]}
+    # A small cursor: the landing zone's fingerprint and counts, not every day's history.
+    assert (stored["deliveries"], stored["newest"]) == (1, day1.isoformat())
     runs = sensor_runs(snap.runs)
     assert [covered_days(r) for r in runs] == [[day1], [day2]]
     created = {r.dagster_run.run_id: r.create_timestamp.timestamp() for r in snap.records}
@@ -343,8 +340,8 @@ def test_landing_sensor_cursor_survives_a_daemon_restart(tmp_path: Path) -> None
     # none requested day 1 again.
     requested = [list(t.run_keys) for t in snap.ticks[LANDING_SENSOR] if t.run_keys]
     assert len(requested) == 1 and len(requested[0]) == 1
-    assert requested[0][0].startswith(f"{day2}..{day2}@{stamps[day2.isoformat()]}:")
-    assert final == stamps
+    assert requested[0][0].startswith(f"{day2}..{day2}@")
+    assert (final["deliveries"], final["newest"]) == (2, day2.isoformat())
     # Day 2 carries day 1's late events: the automation sensor re-ran funnel day 1, only that.
     automated = [r for r in snap.runs if r.tags.get("dagster/sensor_name") == AUTOMATION_SENSOR]
     assert [(r.asset_selection, r.tags.get("dagster/partition")) for r in automated] == [

@@ -318,31 +318,35 @@ def test_data_quality_report(oracle: Oracle, want: tuple) -> None:
 def test_a_missing_required_column_fails_the_day_naming_file_and_column(
     tmp_path: Path,
 ) -> None:
-    """``oracle/missing_column/2024-03-04/orders.csv`` lacks ``order_ts``: the run fails with a
-    message naming file and column, and nothing of that day is written."""
+    """``oracle/missing_column/2024-03-04/orders.csv`` lacks ``order_ts``: the day is refused,
+    named with its file and column (an ERROR check on that day, an error in the run's log), and
+    nothing of that day is written; the run itself goes on (a range run's other days load)."""
     landing = tmp_path / "landing"
     shutil.copytree(ORACLE / "missing_column", landing)
     warehouse = tmp_path / "warehouse.duckdb"
     defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
     day = date(2024, 3, 4)
     result = materialize_days(defs, day, day, selection="group:raw", raise_on_error=False)
-    assert not result.success
-    failures = [
-        e.step_failure_data.error.message
+    assert result.success
+    evaluations = [
+        e.event_specific_data
         for e in result.all_events
-        if e.event_type == dg.DagsterEventType.STEP_FAILURE
+        if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+        and e.event_specific_data.check_name == "delivery_accepted"
     ]
-    assert any(
-        "2024-03-04/orders.csv" in m and "'order_ts' is missing from the header" in m
-        for m in failures
-    ), failures
-    if warehouse.exists():
-        with duckdb.connect(str(warehouse), read_only=True) as con:
-            tables = con.execute(
-                "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'"
-            ).fetchall()
-            for (name,) in tables:
-                assert con.execute(f"SELECT count(*) FROM raw.{name}").fetchone() == (0,)
+    (refused,) = evaluations
+    assert not refused.passed and refused.severity == dg.AssetCheckSeverity.ERROR
+    assert refused.partition == day.isoformat()
+    message = refused.metadata["delivery"].value
+    assert "2024-03-04/orders.csv" in message
+    assert "'order_ts' is missing from the header" in message
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'raw'"
+        ).fetchall()
+        assert tables
+        for (name,) in tables:
+            assert con.execute(f"SELECT count(*) FROM raw.{name}").fetchone() == (0,), name
 
 
 @pytest.mark.xfail(

@@ -11,7 +11,7 @@ from ecommerce_assets.contract import TABLE_NAMES
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 
-from .conftest import HIGH_RATES, Built, make_built
+from .conftest import Built, make_built
 
 
 def _per_day(built: Built, sql: str) -> dict[tuple[str, str], int]:
@@ -151,9 +151,8 @@ def test_redelivery_replaces_the_day_and_missing_column_fails_it(tmp_path: Path)
 
     # Re-delivery of 2024-01-02 with fewer rows: the day is replaced exactly, other days untouched.
     redelivered = tmp_path / "redelivery"
-    generate_landing_zone(
-        redelivered, seed=99, scale=0.05, start=date(2024, 1, 2), days=1, rates=HIGH_RATES
-    )
+    # The same source (seed, scale, keys) sent with fewer defects: other days' keys untouched.
+    generate_landing_zone(redelivered, seed=11, scale=0.2, start=built.first, days=3, rates={})
     shutil.rmtree(built.landing / "2024-01-02")
     shutil.copytree(redelivered / "2024-01-02", built.landing / "2024-01-02")
     day = date(2024, 1, 2)
@@ -167,8 +166,8 @@ def test_redelivery_replaces_the_day_and_missing_column_fails_it(tmp_path: Path)
         == before
     )
 
-    # The same day re-delivered without order_ts: the run fails naming file and column, and
-    # nothing of that day is written (the previous content stays).
+    # The same day re-delivered without order_ts: the day is refused, naming file and column (an
+    # ERROR check on the day), and nothing of it is written (the previous content stays).
     orders_csv = built.landing / "2024-01-02" / "orders.csv"
     lines = orders_csv.read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
@@ -184,9 +183,14 @@ def test_redelivery_replaces_the_day_and_missing_column_fails_it(tmp_path: Path)
         for t in TABLE_NAMES
     }
     result = materialize_days(built.defs, day, day, selection="group:raw", raise_on_error=False)
-    assert not result.success
-    failure = next(e for e in result.all_events if e.is_step_failure)
-    message = failure.step_failure_data.error.message
+    assert result.success  # the day is refused, not the run
+    (refused,) = [
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.check_name == "delivery_accepted" and not e.passed
+    ]
+    assert refused.partition == "2024-01-02"
+    message = refused.metadata["delivery"].value
     assert "2024-01-02/orders.csv, line 1: required column 'order_ts' is missing" in message
     for table, count in snapshot.items():
         got = built.query(

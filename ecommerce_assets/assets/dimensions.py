@@ -10,40 +10,53 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
+from ..partitions import today_utc
 from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
-from ..slices import WarehouseSlice
+from ..slices import WarehouseSlice, sql_inputs
 from ..transforms.dimensions import (
     build_dim_date,
     build_dim_payment_method,
     build_dim_products,
     build_dim_users,
 )
-from .common import table_asset_kwargs
+from .common import columns_in, table_asset_kwargs
 
 GROUP = "dimensions"
 
 
-def calendar_years(partitions_def: dg.PartitionsDefinition) -> tuple[date, date]:
-    """Whole calendar years around the deliveries, including the day before the first delivery
-    (its late events): new deliveries within the year need no dim_date rebuild."""
-    first = date.fromisoformat(partitions_def.get_first_partition_key())
-    last = date.fromisoformat(partitions_def.get_last_partition_key())
+def calendar_years(
+    audit: WarehouseSlice | pd.DataFrame, today: date | None = None
+) -> tuple[date, date]:
+    """Whole calendar years around the delivered days, including the day before the first
+    delivery (its late events); the current year (UTC) when nothing is delivered yet.
+
+    Read from the staged load audit (one row per table and delivered day) when the asset runs,
+    not from the partitions: they are open-ended and would make the calendar grow every year.
+    """
+    with sql_inputs({"audit": audit}) as con:
+        first, last = con.execute(
+            "SELECT min(CAST(delivery_date AS DATE)), max(CAST(delivery_date AS DATE)) FROM audit"
+        ).fetchone()
+    if first is None:
+        year = (today or today_utc()).year
+        return date(year, 1, 1), date(year, 12, 31)
     start = date.fromordinal(first.toordinal() - 1)
     return date(start.year, 1, 1), date(last.year, 12, 31)
 
 
-def build_dimension_assets(partitions_def: dg.PartitionsDefinition) -> list[dg.AssetsDefinition]:
+def build_dimension_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(
         name="dim_date",
+        ins={"stg_load_audit": columns_in("delivery_date")},
         **table_asset_kwargs(
             DimDate,
             group=GROUP,
-            description="One row per calendar day (whole years covering every delivery and the "
-            "day before the first). Key date_key = YYYYMMDD.",
+            description="One row per calendar day (whole years covering every delivered day and "
+            "the day before the first). Key date_key = YYYYMMDD.",
         ),
     )
-    def dim_date() -> pd.DataFrame:
-        first, last = calendar_years(partitions_def)
+    def dim_date(stg_load_audit: WarehouseSlice) -> pd.DataFrame:
+        first, last = calendar_years(stg_load_audit)
         return build_dim_date(first, last)
 
     @dg.asset(

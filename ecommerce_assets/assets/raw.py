@@ -13,15 +13,17 @@ import pandas as pd
 
 from ..catalog_client import CatalogApiError, DayFetch, extra_fields, fetch_days, raw_frame
 from ..contract import TABLES
-from ..landing import DeliveryError, ReadReport, check_delivery, complete_deliveries, read_raw
-from ..partitions import window_days
+from ..deliveries import LOADED, DayVerdicts, sort_days
+from ..landing import ReadReport, read_raw
+from ..partitions import format_days, window_days
 from ..resources import CatalogApi, LandingZone
-from ..schemas.raw import RAW_MODELS
+from ..schemas.raw import RAW_MODELS, RawDeliveries
 from ..slices import DailyFrames, chunk_rows, plan_chunks
 from .common import table_out
 
 RAW_SCHEMA = "raw"
 GROUP = "raw"
+DELIVERIES = "raw_deliveries"
 
 
 def raw_asset_name(table: str) -> str:
@@ -52,6 +54,18 @@ def build_raw_assets(
         for name, spec in TABLES.items()
     }
 
+    outs[DELIVERIES] = table_out(
+        RawDeliveries,
+        schema=RAW_SCHEMA,
+        group=GROUP,
+        partition_expr="delivery_date",
+        is_required=False,
+        description="The delivery ledger: one row per contract file of each day loaded (size, "
+        "SHA-256, when _SUCCESS was written, when and by which run it was loaded). Each day's "
+        "materialization says what the run did with the day: loaded, refused (the file, line, "
+        "column and reason; nothing of the day written) or not delivered (kept as it was).",
+    )
+
     @dg.multi_asset(
         name="raw_tables",
         outs=outs,
@@ -64,25 +78,15 @@ def build_raw_assets(
     ) -> Iterator[dg.Output]:
         days = window_days(context)
         selected = [n for n in TABLES if raw_asset_name(n) in context.selected_output_names]
-        from_api = {"products"} & set(selected) if catalog.source == "api" else set()
-        specs = [TABLES[n] for n in selected if n not in from_api]
-        report = ReadReport()
-        deliveries = complete_deliveries(landing.root)
-        try:
-            # Every header of every day first: a missing column fails the run before any write.
-            for day in days:
-                if day in deliveries:
-                    check_delivery(deliveries[day], specs, report)
-        except DeliveryError as exc:
-            raise dg.Failure(description=str(exc)) from exc
-        # The catalog of every day next, for the same reason: a failed fetch writes nothing.
-        fetched = _fetch(context, catalog, days) if from_api else {}
-        # A day of the run without a complete delivery is a gap: logged, and shown on its page.
-        missing = [day.isoformat() for day in days if day not in deliveries]
-        if missing:
-            context.log.warning(
-                f"no complete delivery for {len(missing)} day(s): {', '.join(missing)}"
-            )
+        api = catalog.source == "api"
+        from_api = {"products"} & set(selected) if api else set()
+        # The day is the unit: every file of a day is checked before anything is written, and a
+        # day with a broken file is refused alone (the other days load), nothing of it written.
+        csv_specs = [s for n, s in TABLES.items() if not (n == "products" and api)]
+        days_seen = _sort_days(context, landing.root, days, csv_specs)
+        loaded = days_seen.loaded
+        # The catalog of every loaded day next: a failed fetch writes nothing.
+        fetched = _fetch(context, catalog, loaded) if from_api else {}
         ingested_at = datetime.now(UTC).replace(tzinfo=None)
         for name in selected:
             spec = TABLES[name]
@@ -90,12 +94,11 @@ def build_raw_assets(
             # its own bytes per record (a fixed 100 bytes a row made chunks of order lines,
             # ~32 bytes a row, 3 M rows: memory grew with the range up to that size).
             if name in from_api:
-                rows = {d: len(fetched[d].items) for d in days}
+                rows = {d: len(fetched[d].items) for d in loaded}
             else:
-                rows = {d: _estimated_rows(deliveries.get(d), spec.file_name) for d in days}
-            plan = plan_chunks(days, rows, chunk_rows())
-
-            notes: dict = {}
+                rows = {d: _estimated_rows(days_seen.folders[d], spec.file_name) for d in loaded}
+            plan = plan_chunks(loaded, rows, chunk_rows())
+            notes: dict = days_seen.notes()
 
             def chunks(spec=spec, plan=plan, notes=notes, api=name in from_api) -> Iterator[tuple]:
                 for chunk_days in plan:
@@ -103,13 +106,17 @@ def build_raw_assets(
                     if api:
                         frame = _api_frame([fetched[d] for d in chunk_days], ingested_at, report)
                     else:
-                        frame = read_raw(landing.root, spec, chunk_days, ingested_at, report)
+                        frame = read_raw(
+                            landing.root, spec, chunk_days, ingested_at, report, days_seen.folders
+                        )
+                        days_seen.still_complete(chunk_days)
                     for warning in report.warnings:
                         context.log.warning(warning)
                     malformed = _malformed_by_day(frame)
                     for day in chunk_days:
                         notes[day] = {
-                            "delivery": "api" if api else _delivery(day, deliveries),
+                            **notes[day],
+                            "delivery": "api" if api else LOADED,
                             "malformed_lines": malformed.get(day, 0),
                             "warnings": dg.MetadataValue.md(
                                 "\n".join(f"- {w}" for w in report.warnings if day.isoformat() in w)
@@ -120,7 +127,16 @@ def build_raw_assets(
                     del frame  # before the next chunk is read (see DailyFrames.__iter__)
 
             yield dg.Output(
-                DailyFrames(chunks(), day_metadata=notes), output_name=raw_asset_name(name)
+                DailyFrames(chunks(), day_metadata=notes, days=set(loaded)),
+                output_name=raw_asset_name(name),
+            )
+        if DELIVERIES in context.selected_output_names:
+            ledger = days_seen.ledger(ingested_at, context.run_id)
+            yield dg.Output(
+                DailyFrames(
+                    [(loaded, ledger)], day_metadata=days_seen.ledger_notes(), days=set(loaded)
+                ),
+                output_name=DELIVERIES,
             )
 
     return raw_tables
@@ -134,8 +150,19 @@ _API_DESCRIPTION = (
 )
 
 
-def _delivery(day: date, deliveries: dict[date, Path]) -> str:
-    return "complete" if day in deliveries else "missing"
+def _sort_days(
+    context: dg.AssetExecutionContext, root: Path, days: list[date], specs: list
+) -> DayVerdicts:
+    """Each day's verdict, logged: a refused day is an error naming file, line and column."""
+    verdicts = sort_days(root, days, specs, context.instance)
+    for day, reason in verdicts.refused.items():
+        context.log.error(f"{day}: delivery refused, nothing of the day written: {reason}")
+    if verdicts.missing:
+        context.log.warning(
+            f"no complete delivery for {len(verdicts.missing)} day(s), kept as they were: "
+            f"{format_days(sorted(verdicts.missing))}"
+        )
+    return verdicts
 
 
 def _fetch(

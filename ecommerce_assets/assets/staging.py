@@ -21,6 +21,7 @@ from .common import table_out
 from .raw import raw_asset_name
 
 STAGING_SCHEMA = "staging"
+_EPOCH = date(1970, 1, 1)
 GROUP = "staging"
 
 _GRAIN = {
@@ -158,7 +159,12 @@ def _stage_in_chunks(
             raw, schema=STAGING_SCHEMA, table="stg_orders", columns=("delivery_date", "order_id")
         )
     for days in raw.chunks():
-        result = stage_table(spec, raw.narrow(days), orders.narrow(days) if orders else None)
+        # Every earlier delivery in the warehouse's raw table (committed before this step):
+        # a row re-sent today is recognised whichever day first delivered it.
+        history = replace(raw, start=_EPOCH, end=min(days))
+        result = stage_table(
+            spec, raw.narrow(days), orders.narrow(days) if orders else None, history
+        )
         quarantines.append(result.quarantine)
         audits.append(result.audit)
         reasons = result.quarantine.groupby(["delivery_date", "reason"]).size()

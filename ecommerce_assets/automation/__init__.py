@@ -6,6 +6,7 @@
 # - ``sensors``: the landing-zone sensor, its cursor and run keys.
 # - ``schedule``: the daily schedule (02:00 UTC, yesterday's delivery).
 # - ``conditions``: declarative automation for what is not partitioned by delivery, its sensor.
+# - ``deadlines``: arrival deadlines and the delivery calendar, the sensor that flags late days.
 # - ``alerts``: the alert records (log, webhook) and the sensors that send them.
 
 from typing import Any
@@ -32,40 +33,41 @@ from .conditions import (
     upstream_blocking_checks_passed,
     with_automation,
 )
+from .deadlines import ARRIVAL_CHECK, DEADLINE_SENSOR, build_deadline_sensor
 from .jobs import DELIVERIES_JOB, TRIGGER_TAG, WAREHOUSE_TAG, WAREHOUSE_TAGS, build_deliveries_job
 from .schedule import DAILY_SCHEDULE, build_daily_schedule
 from .sensors import (
     DEFAULT_SENSOR_INTERVAL_S,
     LANDING_SENSOR,
-    MARKER_ASSET,
     SENSOR_INTERVAL_ENV,
     block_run_request,
     build_landing_sensor,
-    contiguous_blocks,
     delivery_stamps,
     dump_cursor,
+    landing_fingerprint,
     parse_cursor,
-    partition_window,
-    processed_since,
+    reconcile,
     sensor_interval_from_env,
 )
 
 __all__ = [
     "ALERT_SENSOR_INTERVAL_S",
+    "ARRIVAL_CHECK",
     "AUTOMATION_INTERVAL_S",
     "AUTOMATION_SENSOR",
     "CHECK_FAILURE_SENSOR",
     "DAILY_SCHEDULE",
+    "DEADLINE_SENSOR",
     "DEFAULT_SENSOR_INTERVAL_S",
     "DELIVERIES_JOB",
     "LANDING_SENSOR",
-    "MARKER_ASSET",
     "RUN_FAILURE_SENSOR",
     "SENSOR_INTERVAL_ENV",
     "TRIGGER_TAG",
     "WAREHOUSE_TAG",
     "WAREHOUSE_TAGS",
     "Alert",
+    "DeliveryCalendar",
     "after_upstream_condition",
     "apply_automation",
     "block_run_request",
@@ -73,16 +75,18 @@ __all__ = [
     "build_automation",
     "build_automation_sensor",
     "build_daily_schedule",
+    "build_deadline_sensor",
     "build_deliveries_job",
     "build_landing_sensor",
-    "contiguous_blocks",
     "delivery_stamps",
     "dump_cursor",
     "failed_error_checks",
+    "landing_fingerprint",
     "late_data_condition",
+    "late_days",
+    "load_calendar",
     "parse_cursor",
-    "partition_window",
-    "processed_since",
+    "reconcile",
     "sensor_interval_from_env",
     "step_errors",
     "upstream_blocking_checks_passed",
@@ -103,6 +107,7 @@ def build_automation(
         "sensors": [
             build_landing_sensor(job, partitions_def, settings, interval),
             build_automation_sensor(),
+            build_deadline_sensor(partitions_def, settings),
             *build_alert_sensors(settings),
         ],
         "schedules": [build_daily_schedule(job, partitions_def, settings)],

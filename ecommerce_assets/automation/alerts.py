@@ -33,7 +33,7 @@ ALERT_SENSOR_INTERVAL_S = 10
 class Alert:
     """One alert: what happened (``kind``), where (run, job, asset, check) and a short message."""
 
-    kind: str  # "run_failure" | "check_failure"
+    kind: str  # "run_failure" | "check_failure" | "late_delivery"
     message: str
     run_id: str | None = None
     job_name: str | None = None

@@ -4,16 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from ..partitions import PARTITIONS_END_ENV
+from ..deliveries import inspect_delivery, is_unchanged, latest_records
 from ..settings import Settings
 from .jobs import AssetJob
-from .sensors import (
-    block_run_request,
-    delivery_stamps,
-    instance_or_none,
-    partition_window,
-    processed_since,
-)
+from .sensors import block_run_request, delivery_stamps, instance_or_none
 
 DAILY_SCHEDULE = "daily_delivery_schedule"
 
@@ -23,9 +17,10 @@ def build_daily_schedule(
     partitions_def: dg.TimeWindowPartitionsDefinition,
     settings: Settings,
 ) -> dg.ScheduleDefinition:
-    """02:00 UTC: yesterday's delivery, or a skip with the reason (not complete, outside the
-    partitions, already processed)."""
+    """02:00 UTC: yesterday's delivery, or a skip with the reason (not complete, before the first
+    day, already processed)."""
     landing_dir = settings.landing_dir
+    first_day = partitions_def.start.date()
 
     @dg.schedule(
         name=DAILY_SCHEDULE,
@@ -34,15 +29,18 @@ def build_daily_schedule(
         execution_timezone="UTC",
         default_status=dg.DefaultScheduleStatus.RUNNING,
         description="02:00 UTC: process yesterday's delivery if the sensor has not; skips with "
-        "a reason when the delivery is not complete.",
+        "a reason when the delivery is not complete or already processed.",
     )
     def daily_delivery_schedule(
         context: dg.ScheduleEvaluationContext,
     ) -> dg.RunRequest | dg.SkipReason:
         when = context.scheduled_execution_time or datetime.now(UTC)
         day = when.astimezone(UTC).date() - timedelta(days=1)
+        if day < first_day:
+            return dg.SkipReason(f"{day} is before the first day {first_day}")
         stamps = delivery_stamps(landing_dir)
-        if day not in stamps:
+        delivery = inspect_delivery(day, landing_dir / day.isoformat()) if day in stamps else None
+        if delivery is None:
             folder = landing_dir / day.isoformat()
             state = "is being written (no _SUCCESS yet)" if folder.is_dir() else "has not arrived"
             newest = max(stamps).isoformat() if stamps else "none"
@@ -50,15 +48,10 @@ def build_daily_schedule(
                 f"the delivery of {day} {state} in {landing_dir}; newest complete delivery: "
                 f"{newest}"
             )
-        first, last = partition_window(partitions_def)
-        if not first <= day <= last:
-            return dg.SkipReason(
-                f"the delivery of {day} is outside the partitions {first}..{last}: reload the "
-                f"code location (or set {PARTITIONS_END_ENV})"
-            )
         instance = instance_or_none(context)
-        if instance is not None and day in processed_since(instance, {day: stamps[day]}):
+        record = latest_records(instance, [day]).get(day) if instance is not None else None
+        if is_unchanged(record, delivery):
             return dg.SkipReason(f"the delivery of {day} is already processed")
-        return block_run_request(day, day, stamps, DAILY_SCHEDULE)
+        return block_run_request(day, day, {day: delivery}, DAILY_SCHEDULE)
 
     return daily_delivery_schedule

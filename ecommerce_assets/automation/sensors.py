@@ -1,25 +1,39 @@
-"""Landing-zone sensor: runs for new and re-delivered complete deliveries, each requested once."""
+"""Landing-zone sensor: a run for each new or changed complete delivery, once its day has ended.
+
+What was loaded is read from the instance (each day's ``raw_deliveries`` record: the
+``_SUCCESS`` mtime and the digest of the files it loaded, ``deliveries.py``), not kept in the
+cursor: the cursor is one fingerprint of the landing zone's listing and the calendar, so it stays a
+line long whatever the history, and a tick that finds the listing unchanged costs a directory
+listing. When the listing changes (a delivery, a re-delivery) or a day ends, the sensor compares
+each day with its record: a day never loaded, or whose files changed, is requested; a re-delivery
+whose files hash the same as what was loaded is a proven no-op, and the tick says so.
+"""
 
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 
-from ..contract import SUCCESS_MARKER
+from ..deliveries import Delivery, inspect_delivery, is_unchanged, latest_records, stamp_matches
 from ..landing import complete_deliveries
-from ..partitions import PARTITIONS_END_ENV
+from ..partitions import (
+    DeliveryPlan,
+    contiguous_blocks,
+    format_days,
+    partition_bounds,
+    plan_deliveries,
+)
 from ..runner import range_tags
 from ..settings import Settings
 from .jobs import TRIGGER_TAG, WAREHOUSE_TAGS, AssetJob
 
 LANDING_SENSOR = "landing_zone_sensor"
-# A raw asset every delivery run materializes: its records tell whether a day was processed.
-MARKER_ASSET = dg.AssetKey("raw_orders")
 SENSOR_INTERVAL_ENV = "ECOMMERCE_SENSOR_INTERVAL"
 DEFAULT_SENSOR_INTERVAL_S = 15
 
@@ -29,94 +43,118 @@ def sensor_interval_from_env(environ: Mapping[str, str] | None = None) -> int:
     return int(env.get(SENSOR_INTERVAL_ENV) or DEFAULT_SENSOR_INTERVAL_S)
 
 
-# Pure helpers (unit-tested without Dagster contexts), shared with the daily schedule.
 def delivery_stamps(landing_dir: Path) -> dict[date, int]:
     """Each complete delivery's ``_SUCCESS`` mtime (ns): a new value means a (re-)delivery."""
     stamps = {}
     for day, folder in complete_deliveries(landing_dir).items():
         try:
-            stamps[day] = (folder / SUCCESS_MARKER).stat().st_mtime_ns
+            stamps[day] = (folder / "_SUCCESS").stat().st_mtime_ns
         except FileNotFoundError:  # removed since listed: a re-delivery is being written
             continue
     return stamps
 
 
-def parse_cursor(cursor: str | None) -> dict[str, int]:
-    """The sensor cursor: {"YYYY-MM-DD": _SUCCESS mtime ns} of every day already requested."""
+def landing_fingerprint(stamps: Mapping[date, int], last_partition: date) -> str:
+    """One hash of the complete deliveries, their ``_SUCCESS`` mtimes and the last partition
+    day: it changes when a delivery lands or is re-delivered, and when a day ends."""
+    text = ";".join(f"{d.isoformat()}={ns}" for d, ns in sorted(stamps.items()))
+    return hashlib.sha1(f"{last_partition}|{text}".encode()).hexdigest()[:16]
+
+
+def parse_cursor(cursor: str | None) -> dict[str, Any]:
+    """The sensor cursor: ``{"fingerprint": …, "deliveries": N, "newest": day, "pending":
+    {day: _SUCCESS mtime}}``; ``pending`` holds only days requested whose run has not recorded
+    them yet (in flight, or failed until re-delivered), so the cursor stays small."""
     if not cursor:
         return {}
     data = json.loads(cursor)
-    return {str(k): int(v) for k, v in data.get("days", {}).items()}
+    return data if isinstance(data, dict) else {}
 
 
-def dump_cursor(days: Mapping[str, int]) -> str:
-    return json.dumps({"days": dict(sorted(days.items()))}, separators=(",", ":"))
+def dump_cursor(
+    stamps: Mapping[date, int], last_partition: date, pending: Mapping[str, int] | None = None
+) -> str:
+    newest = max(stamps).isoformat() if stamps else None
+    data: dict[str, Any] = {
+        "fingerprint": landing_fingerprint(stamps, last_partition),
+        "deliveries": len(stamps),
+        "newest": newest,
+    }
+    if pending:
+        data["pending"] = dict(sorted(pending.items()))
+    return json.dumps(data, separators=(",", ":"))
 
 
-def contiguous_blocks(days: Iterable[date]) -> list[tuple[date, date]]:
-    """Sorted days as inclusive [first, last] blocks of consecutive days."""
-    blocks: list[tuple[date, date]] = []
-    for day in sorted(set(days)):
-        if blocks and day == blocks[-1][1] + timedelta(days=1):
-            blocks[-1] = (blocks[-1][0], day)
+@dataclass
+class Reconciliation:
+    """The landing zone against what the instance says was loaded."""
+
+    plan: DeliveryPlan
+    wanted: dict[date, Delivery] = field(default_factory=dict)
+    unchanged: list[date] = field(default_factory=list)
+    in_flight: list[date] = field(default_factory=list)
+    processed: int = 0
+
+    def notes(self, first: date) -> list[str]:
+        out = []
+        if self.in_flight:
+            out.append(
+                f"{len(self.in_flight)} day(s) already requested, not loaded yet (a run in "
+                f"progress, or failed: re-deliver or re-run it): {format_days(self.in_flight)}"
+            )
+        if self.unchanged:
+            out.append(
+                f"{len(self.unchanged)} re-deliver{'y' if len(self.unchanged) == 1 else 'ies'} "
+                f"identical to what was loaded (same files, SHA-256), nothing to do: "
+                f"{format_days(self.unchanged)}"
+            )
+        return out + self.plan.notes(first)
+
+
+def reconcile(
+    landing_dir: Path,
+    stamps: Mapping[date, int],
+    first: date,
+    last: date,
+    instance: dg.DagsterInstance | None,
+    pending: Mapping[str, int] | None = None,
+) -> Reconciliation:
+    """Which loadable days need a run: never loaded, or their files changed since, and not
+    already requested with this very ``_SUCCESS`` (``pending``)."""
+    plan = plan_deliveries(stamps, first, last)
+    out = Reconciliation(plan)
+    records = latest_records(instance, plan.loadable) if instance is not None else {}
+    for day in plan.loadable:
+        record = records.get(day)
+        if stamp_matches(record, stamps[day]):
+            out.processed += 1
+            continue
+        if (pending or {}).get(day.isoformat()) == stamps[day]:
+            out.in_flight.append(day)
+            continue
+        delivery = inspect_delivery(day, landing_dir / day.isoformat())
+        if delivery is None:  # _SUCCESS removed since listed: a re-delivery is being written
+            continue
+        if is_unchanged(record, delivery):
+            out.unchanged.append(day)
         else:
-            blocks.append((day, day))
-    return blocks
-
-
-def partition_window(partitions_def: dg.TimeWindowPartitionsDefinition) -> tuple[date, date]:
-    """[first partition day, last partition day] of the delivery partitions."""
-    first = date.fromisoformat(partitions_def.get_first_partition_key())
-    last = date.fromisoformat(partitions_def.get_last_partition_key())
-    return first, last
-
-
-def _fmt_days(days: Sequence[date], limit: int = 5) -> str:
-    shown = ", ".join(d.isoformat() for d in days[:limit])
-    return shown + (f" … (+{len(days) - limit} more)" if len(days) > limit else "")
+            out.wanted[day] = delivery
+    return out
 
 
 def block_run_request(
-    first: date, last: date, stamps: Mapping[date, int], trigger: str
+    first: date, last: date, deliveries: Mapping[date, Delivery], trigger: str
 ) -> dg.RunRequest:
-    """One run for days ``first``..``last``; the run key names the days and their mtimes."""
+    """One run for days ``first``..``last``. The run key names the days, their ``_SUCCESS``
+    mtimes and their files' digests: a tick replayed after a crash launches nothing twice."""
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    digest = hashlib.sha1(",".join(str(stamps[d]) for d in days).encode()).hexdigest()[:12]
-    key = f"{first.isoformat()}..{last.isoformat()}@{max(stamps[d] for d in days)}:{digest}"
+    text = ",".join(f"{deliveries[d].success_mtime_ns}:{deliveries[d].digest}" for d in days)
+    digest = hashlib.sha1(text.encode()).hexdigest()[:16]
+    key = f"{first.isoformat()}..{last.isoformat()}@{digest}"
     tags = {**WAREHOUSE_TAGS, TRIGGER_TAG: trigger}
     if first == last:
         return dg.RunRequest(run_key=key, partition_key=first.isoformat(), tags=tags)
     return dg.RunRequest(run_key=key, tags={**tags, **range_tags(first, last)})
-
-
-def processed_since(
-    instance: dg.DagsterInstance, stamps: Mapping[date, int], page: int = 1000
-) -> set[date]:
-    """Days whose marker asset was materialized after their ``_SUCCESS`` was written.
-
-    Used on the sensor's first tick (no cursor): what ``bin/build`` or a backfill already did is
-    not requested again.
-    """
-    if not stamps:
-        return set()
-    oldest = min(stamps.values()) / 1e9
-    latest: dict[str, float] = {}
-    cursor = None
-    while True:
-        result = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=MARKER_ASSET, after_timestamp=oldest),
-            limit=page,
-            cursor=cursor,
-        )
-        for record in result.records:
-            if record.partition_key:
-                latest[record.partition_key] = max(
-                    latest.get(record.partition_key, 0.0), record.timestamp
-                )
-        if not result.has_more:
-            break
-        cursor = result.cursor
-    return {day for day, ns in stamps.items() if latest.get(day.isoformat(), 0.0) >= ns / 1e9}
 
 
 def instance_or_none(context: Any) -> dg.DagsterInstance | None:
@@ -131,11 +169,10 @@ def build_landing_sensor(
     partitions_def: dg.TimeWindowPartitionsDefinition,
     settings: Settings,
     minimum_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_S,
+    now: Any = None,
 ) -> dg.SensorDefinition:
-    """Compares each complete delivery's ``_SUCCESS`` mtime with the cursor (JSON: day -> mtime
-    in ns) and requests the new and re-delivered days, one run per contiguous block of days. The
-    run key carries the mtimes, so a tick replayed after a crash launches nothing twice.
-    """
+    """Requests new and changed complete deliveries whose day has ended, one run per block of
+    consecutive days. ``now`` (a callable returning an aware datetime) is for tests."""
     landing_dir = settings.landing_dir
 
     @dg.sensor(
@@ -143,44 +180,47 @@ def build_landing_sensor(
         job=job,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Requests new and re-delivered complete deliveries (_SUCCESS present), "
-        "once each; consecutive days go as one range run.",
+        description="Requests new and changed complete deliveries (_SUCCESS present) once their "
+        "day has ended (UTC); consecutive days go as one range run. A re-delivery identical to "
+        "what was loaded is a no-op.",
     )
     def landing_zone_sensor(
         context: dg.SensorEvaluationContext,
     ) -> dg.SensorResult | dg.SkipReason:
-        seen = parse_cursor(context.cursor)
+        moment: datetime | None = now() if now is not None else None
+        first, last = partition_bounds(partitions_def, moment)
         stamps = delivery_stamps(landing_dir)
-        changed = {day: ns for day, ns in stamps.items() if seen.get(day.isoformat()) != ns}
-        if context.cursor is None and changed:
-            instance = instance_or_none(context)
-            done = processed_since(instance, changed) if instance is not None else set()
-            for day in done:
-                seen[day.isoformat()] = changed.pop(day)
-        first, last = partition_window(partitions_def)
-        wanted = sorted(d for d in changed if first <= d <= last)
-        outside = sorted(d for d in changed if not first <= d <= last)
-        beyond = (
-            f"{len(outside)} complete deliveries outside the partitions {first}..{last} "
-            f"({_fmt_days(outside)}): reload the code location (or set {PARTITIONS_END_ENV}) "
-            "to process them"
-            if outside
-            else ""
-        )
-        if beyond:
-            context.log.warning(beyond)
-        if not wanted:
-            message = beyond or f"no new or re-delivered complete delivery ({len(stamps)} seen)"
-            if context.cursor is None and seen:  # first tick: remember what was already done
-                return dg.SensorResult(skip_reason=message, cursor=dump_cursor(seen))
-            return dg.SkipReason(message)
-        for day in wanted:  # outside days stay out of the cursor: requested after a reload
-            seen[day.isoformat()] = changed[day]
-        blocks = contiguous_blocks(wanted)
-        context.log.info(f"requesting {len(wanted)} day(s) in {len(blocks)} run(s): {blocks}")
+        previous = parse_cursor(context.cursor)
+        if previous.get("fingerprint") == landing_fingerprint(stamps, last):
+            waiting = plan_deliveries(stamps, first, last).notes(first)
+            return dg.SkipReason(
+                "; ".join(
+                    [
+                        f"no change in {landing_dir} since the last tick ({len(stamps)} complete "
+                        "deliveries)",
+                        *waiting,
+                    ]
+                )
+            )
+        pending = previous.get("pending") or {}
+        found = reconcile(landing_dir, stamps, first, last, instance_or_none(context), pending)
+        # Still in flight (or failed with this very _SUCCESS); the rest was loaded or re-delivered.
+        pending = {d.isoformat(): stamps[d] for d in found.in_flight}
+        pending.update({d.isoformat(): x.success_mtime_ns for d, x in found.wanted.items()})
+        cursor = dump_cursor(stamps, last, pending)
+        notes = found.notes(first)
+        for note in notes:
+            context.log.info(note)
+        if not found.wanted:
+            message = "; ".join(notes) or (
+                f"every complete delivery is processed ({found.processed} in {landing_dir})"
+            )
+            return dg.SensorResult(skip_reason=message, cursor=cursor)
+        blocks = contiguous_blocks(found.wanted)
+        context.log.info(f"requesting {len(found.wanted)} day(s) in {len(blocks)} run(s): {blocks}")
         return dg.SensorResult(
-            run_requests=[block_run_request(a, b, changed, LANDING_SENSOR) for a, b in blocks],
-            cursor=dump_cursor(seen),
+            run_requests=[block_run_request(a, b, found.wanted, LANDING_SENSOR) for a, b in blocks],
+            cursor=cursor,
         )
 
     return landing_zone_sensor

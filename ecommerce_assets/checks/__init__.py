@@ -7,7 +7,6 @@ be overridden from ``ECOMMERCE_QUALITY_GATES`` (``gates.py``).
 
 from collections.abc import Collection, Mapping
 from dataclasses import replace
-from datetime import date
 
 import dagster as dg
 
@@ -23,19 +22,19 @@ from .step import build_check_step
 
 
 def build_checks(
-    partitions_def: dg.PartitionsDefinition,
+    partitions_def: dg.TimeWindowPartitionsDefinition,
     partitioned_assets: Collection[str] = (),
     gates: Mapping[str, Gate] | None = None,
 ) -> list[dg.AssetChecksDefinition]:
     """Every asset check, grouped in one ``multi_asset_check`` step per layer."""
-    first = partitions_def.get_first_partition_key()
-    first_day = date.fromisoformat(first[:10])
+    first_day = partitions_def.start.date()  # the first partition, even before it has ended
+    first = first_day.isoformat()
     gates = load_gates() if gates is None else gates
     layers = {
         "raw_checks": raw_checks(),
-        "staging_checks": staging_checks(first[:10]),
+        "staging_checks": staging_checks(first),
         "dimension_checks": dimension_checks(),
-        "fact_checks": fact_checks(first[:10]),
+        "fact_checks": fact_checks(first),
         "quality_checks": quality_checks(),
     }
     known = {c.gate_key for checks in layers.values() for c in checks}

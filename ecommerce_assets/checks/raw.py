@@ -19,7 +19,17 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
+from ..arrival import load_calendar
 from ..contract import TABLES
+from ..deliveries import (
+    DELIVERIES_ASSET,
+    LOADED,
+    REFUSED,
+    STAMP_KEY,
+    VERDICT_KEY,
+    latest_records,
+    verdict_of,
+)
 from ..landing import complete_deliveries, read_header
 from .anomalies import LOOKBACK_DAYS, MIN_CHANGE, SIGMAS, WEEKS, row_count_anomalies
 from .common import Check, CheckInputs, Outcome, count_failing
@@ -191,8 +201,86 @@ def _freshness(table: str) -> Check:
     )
 
 
+def _delivery_accepted() -> Check:
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        instance = inputs.context.instance
+        days = inputs.window.days()
+        if not days:  # a run without partitions: every day the raw step recorded
+            days = [
+                date.fromisoformat(k)
+                for k in instance.get_materialized_partitions(DELIVERIES_ASSET)
+            ]
+        by_day: dict[date, tuple[int, int]] = {}
+        samples: dict[date, pd.DataFrame] = {}
+        meta: dict[date, dict] = {}
+        for day, record in sorted(latest_records(instance, days).items()):
+            verdict = verdict_of(record)
+            if verdict not in (LOADED, REFUSED):  # nothing delivered: nothing to accept
+                continue
+            refused = verdict == REFUSED
+            by_day[day] = (1, int(refused))
+            meta[day] = {"delivery": str(record[VERDICT_KEY])}
+            if refused:
+                samples[day] = pd.DataFrame([{"day": day, "delivery": record[VERDICT_KEY]}])
+        failing = [s for s in samples.values()]
+        return Outcome(
+            len(by_day),
+            len(failing),
+            pd.concat(failing) if failing else None,
+            by_day=by_day,
+            day_samples=samples,
+            day_metadata=meta,
+        )
+
+    return Check(
+        "raw_deliveries",
+        "delivery_accepted",
+        "Fails for a day whose complete delivery was refused: a file breaks the header contract "
+        "(a required column missing, a column twice), is compressed, or cannot be read as CSV "
+        "text. Nothing of that day was written; the other days of the run were. Re-deliver the "
+        "day (a new _SUCCESS) and the sensor loads it.",
+        evaluate,
+        error=True,
+        threshold="0 refused deliveries",
+    )
+
+
+def _arrived_by_deadline() -> Check:
+    def evaluate(inputs: CheckInputs) -> Outcome:
+        calendar = load_calendar()  # the environment's, when the check runs
+        days = inputs.window.days()
+        by_day: dict[date, tuple[int, int]] = {}
+        meta: dict[date, dict] = {}
+        for day, record in sorted(latest_records(inputs.context.instance, days).items()):
+            stamp = record.get(STAMP_KEY)
+            if verdict_of(record) not in (LOADED, REFUSED) or stamp is None:
+                continue
+            arrived = datetime.fromtimestamp(int(stamp) / 1e9, UTC)
+            due = calendar.due(day)
+            by_day[day] = (1, 0)  # it arrived: a late day's flag is cleared
+            meta[day] = {"arrived_at": arrived.isoformat(timespec="seconds")}
+            if due is not None:
+                late = max(0.0, (arrived - due).total_seconds() / 3600)
+                meta[day] |= {
+                    "deadline": due.isoformat(),
+                    "hours_late": dg.MetadataValue.float(round(late, 2)),
+                }
+        return Outcome(len(by_day), 0, by_day=by_day, day_metadata=meta)
+
+    return Check(
+        "raw_deliveries",
+        "arrived_by_deadline",
+        "Fails for a day whose delivery has not arrived by its deadline "
+        "(ECOMMERCE_DELIVERY_DEADLINE, UTC on the next day; judged by the "
+        "delivery_deadline_sensor, which alerts); passes once the delivery has landed, with "
+        "when it arrived and how late.",
+        evaluate,
+        threshold="the delivery arrived (late deliveries are flagged by the sensor until then)",
+    )
+
+
 def raw_checks() -> list[Check]:
-    checks = []
+    checks = [_delivery_accepted(), _arrived_by_deadline()]
     for table in TABLES:
         checks += [
             _malformed(table),
