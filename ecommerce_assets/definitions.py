@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 
 from .assets.aggregates import build_aggregate_assets
+from .assets.analytics import ANALYTICS, build_analytics_assets
 from .assets.dimensions import build_dimension_assets
 from .assets.facts import build_fact_assets
 from .assets.quality import build_quality_assets
@@ -17,8 +18,9 @@ from .catalog_client import CatalogSettings, load_catalog_settings
 from .checks import build_checks
 from .io_manager import DuckDBWarehouseIOManager
 from .partitions import calendar_partitions, default_first_day
+from .publish import AnalyticsCopy
 from .resources import CATALOG, LANDING, WAREHOUSE, WAREHOUSE_IO, CatalogApi, LandingZone, Warehouse
-from .settings import Settings, days_per_run_policy, load_settings
+from .settings import Settings, analytics_target, days_per_run_policy, load_settings
 
 
 def build_definitions(settings: Settings, catalog: CatalogSettings | None = None) -> dg.Definitions:
@@ -51,6 +53,8 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
             a.with_attributes(backfill_policy=policy) if _splittable(a) else a for a in assets
         ]
     checks = build_checks(partitions, _partitioned(assets))
+    # The analysts' published copy, after everything it publishes (docs/analytics.md).
+    assets += build_analytics_assets([k for c in checks for k in c.check_keys])
     automation = build_automation(partitions, settings)
     warehouse = Warehouse(database=str(settings.warehouse), lock_timeout_s=settings.lock_timeout_s)
     defs = dg.Definitions(
@@ -63,6 +67,12 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
             LANDING: LandingZone(path=str(settings.landing_dir)),
             CATALOG: CatalogApi.from_settings(catalog),
             WAREHOUSE: warehouse,
+            ANALYTICS: AnalyticsCopy(
+                path=str(analytics_target(settings) or ""),
+                parquet=str(settings.analytics_parquet or ""),
+                warehouse=warehouse.database,
+                lock_timeout_s=warehouse.lock_timeout_s,
+            ),
             # The I/O manager opens the same file with the same lock wait as ``warehouse``.
             WAREHOUSE_IO: DuckDBWarehouseIOManager(
                 database=warehouse.database,

@@ -22,6 +22,12 @@ DAYS_PER_RUN_ENV = "ECOMMERCE_BACKFILL_DAYS_PER_RUN"
 # The first delivery day (the first partition); unset: the first complete delivery in the landing
 # zone when the definitions load, or the first day of the demo when there is none (partitions.py).
 FIRST_DAY_ENV = "ECOMMERCE_FIRST_DAY"
+# The analysts' published copy of the marts (docs/analytics.md): a DuckDB file swapped in by
+# rename after each run, default ``analytics.duckdb`` beside the warehouse (a lake: none unless
+# set); and, when set, a folder of Parquet files of the same tables, swapped in as a whole.
+ANALYTICS_ENV = "ECOMMERCE_ANALYTICS"
+ANALYTICS_PARQUET_ENV = "ECOMMERCE_ANALYTICS_PARQUET"
+ANALYTICS_FILE = "analytics.duckdb"
 # A lake's backfills: runs of at most this many days each, several at once (run queue).
 DEFAULT_LAKE_DAYS_PER_RUN = 31
 DEFAULT_LANDING = "data/landing"
@@ -39,6 +45,10 @@ class Settings:
     days_per_run: int | None = None
     # ``ECOMMERCE_FIRST_DAY``: the first partition; None: chosen when the definitions load.
     first_day: date | None = None
+    # ``ECOMMERCE_ANALYTICS``: the published copy; None: ``analytics.duckdb`` beside the warehouse
+    # file (``analytics_target``). ``ECOMMERCE_ANALYTICS_PARQUET``: None, no Parquet export.
+    analytics: Path | None = None
+    analytics_parquet: Path | None = None
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -51,7 +61,24 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         lock_timeout_s=float(env.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT_S),
         days_per_run=_days_per_run(env.get(DAYS_PER_RUN_ENV), is_lake(warehouse)),
         first_day=_first_day(env.get(FIRST_DAY_ENV)),
+        analytics=_path(env.get(ANALYTICS_ENV)),
+        analytics_parquet=_path(env.get(ANALYTICS_PARQUET_ENV)),
     )
+
+
+def _path(text: str | None) -> Path | None:
+    text = (text or "").strip()
+    return Path(text) if text else None
+
+
+def analytics_target(settings: Settings) -> Path | None:
+    """Where the published copy goes: ``ECOMMERCE_ANALYTICS``, else ``analytics.duckdb`` beside
+    the warehouse file; a lake publishes no copy unless it is set (readers attach the lake)."""
+    if settings.analytics is not None:
+        return settings.analytics
+    if is_lake(settings.warehouse):
+        return None
+    return settings.warehouse.parent / ANALYTICS_FILE
 
 
 def _first_day(text: str | None) -> date | None:

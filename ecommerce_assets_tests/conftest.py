@@ -48,6 +48,7 @@ GROUPS: dict[str, set[str]] = {
         "test_generate",
         "test_house",
         "test_landing",
+        "test_publish",
         "test_security",
         "test_slices",
         "test_staging",
@@ -55,11 +56,13 @@ GROUPS: dict[str, set[str]] = {
     },
     "pipeline": {
         "test_aggregates",
+        "test_analytics",
         "test_automation_evaluated",
         "test_catalog_api_pipeline",
         "test_check_kinds",
         "test_check_status",
         "test_checks",
+        "test_day_isolation",
         "test_facts",
         "test_instance_storage",
         "test_io_manager",
@@ -81,6 +84,8 @@ GROUPS: dict[str, set[str]] = {
         "test_concurrency",
         "test_daemon_e2e",
         "test_dagster_cli",
+        "test_dashboard",
+        "test_runs_by_itself",
         "test_webserver",
     },
     "lake": {
@@ -179,6 +184,44 @@ class Built:
 
     def days(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+# Columns that say when and by which run a row was loaded, not what it holds: left out of digests.
+RUN_LINEAGE = ("ingested_at", "loaded_at", "run_id", "success_at")
+
+
+def table_digest(
+    warehouse: Path, schemas: tuple[str, ...] = ("raw", "staging")
+) -> dict[str, tuple[int, str]]:
+    """Row count and an order-independent content checksum of every table of ``schemas``.
+
+    The checksum XORs a hash of every row, so it sees one changed cell, a lost row or a duplicated
+    one (which cancels only in pairs; counts catch that). Run lineage (``RUN_LINEAGE``: the wall
+    clock of a load, its run, the source's ``_SUCCESS`` time) is left out.
+    """
+    out = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE list_contains(?, table_schema) ORDER BY 1, 2",
+            [list(schemas)],
+        ).fetchall()
+        for schema, table in tables:
+            cols = [
+                c
+                for (c,) in con.execute(
+                    "SELECT column_name FROM information_schema.columns "
+                    "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position",
+                    [schema, table],
+                ).fetchall()
+                if c not in RUN_LINEAGE
+            ]
+            row = ", ".join(f'"{c}"' for c in cols)
+            count, digest = con.execute(
+                f'SELECT count(*), coalesce(bit_xor(hash(row({row}))), 0) FROM "{schema}"."{table}"'
+            ).fetchone()
+            out[f"{schema}.{table}"] = (int(count), str(digest))
+    return out
 
 
 def values(series: pd.Series) -> list:
