@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -128,7 +129,9 @@ def open_page(driver: webdriver.Chrome, url: str, *expected: str, settle: Callab
         WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(ready)
     except TimeoutException:
         missing = [e for e in expected if e not in body_text(driver)]
-        raise AssertionError(f"{url}: not rendered within {WAIT_S} s: {missing}") from None
+        raise AssertionError(
+            f"{url}: not rendered within {WAIT_S} s: {missing}\n{body_text(driver)[:3000]}"
+        ) from None
     if settle:
         WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(settle)
 
@@ -176,6 +179,20 @@ def test_asset_lineage_shows_its_neighbours_and_check_results(
     screenshot(browser, shots / "asset-lineage.png")
 
 
+def show_all_partitions(driver: webdriver.Chrome, dialog: str) -> Any:
+    """A launch dialog's partition input, for every partition.
+
+    Partitions follow the calendar up to yesterday: the dialog opens on the last 90 days, and the
+    test projects' days (2024) are older. "Show all partitions" is what a user clicks.
+    """
+    assert "older partitions are outside this range" in dialog, dialog
+    show_all = driver.find_element(By.XPATH, "//*[normalize-space()='Show all partitions']")
+    driver.execute_script("arguments[0].click();", show_all)
+    return WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(
+        lambda d: d.find_element(By.XPATH, "//input[starts-with(@placeholder, 'ex:')]")
+    )
+
+
 def test_catalog_lists_every_asset(
     server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
 ) -> None:
@@ -187,18 +204,34 @@ def test_catalog_lists_every_asset(
     finally:
         browser.set_window_size(*WINDOW)
     text = body_text(browser)
-    assert f"{DAYS} partitions" in text
+    # Partitions follow the calendar: every day from the first delivery to yesterday (UTC).
+    defs = project.definitions()
+    total = len(defs.resolve_asset_graph().get(ASSET).partitions_def.get_partition_keys())
+    assert total > DAYS
+    assert f"{total:,} partitions" in text, text[:3000]
 
 
 def test_asset_page_shows_its_partitions(
-    server: Webserver, browser: webdriver.Chrome, shots: Path
+    server: Webserver, browser: webdriver.Chrome, project: Project, shots: Path
 ) -> None:
     days = [(START + timedelta(days=i)).isoformat() for i in range(DAYS)]
     url = f"{server.url}/assets/{ASSET.to_user_string()}?view=partitions"
-    open_page(browser, url, ASSET.to_user_string(), f"Materialized ({DAYS})", *days)
-
+    graph = project.definitions().resolve_asset_graph()
+    total = len(graph.get(ASSET).partitions_def.get_partition_keys())
+    # Partitions follow the calendar: the delivered days are materialized, every later day up to
+    # yesterday is missing (the truth: nothing was delivered), none failed. The list shows the
+    # newest first; hiding the missing ones leaves the delivered days.
+    missing = f"Missing ({total - DAYS})"
+    selected = f"{total:,} Partitions Selected"
+    open_page(browser, url, ASSET.to_user_string(), f"Materialized ({DAYS})", missing, selected)
     text = body_text(browser)
-    assert "Missing (0)" in text and "Failed (0)" in text
+    assert "Failed (0)" in text, text[:2000]
+    assert days[-1] not in text.split(missing, 1)[1][:400], "2024 days listed before any filter"
+    toggle = browser.find_element(By.XPATH, f"//*[normalize-space()='{missing}']")
+    browser.execute_script("arguments[0].click();", toggle)
+    WebDriverWait(browser, WAIT_S, poll_frequency=0.5).until(
+        lambda d: all(day in body_text(d).split("Missing (", 1)[1] for day in days)
+    )
     screenshot(browser, shots / "partitions.png")
 
 
@@ -268,7 +301,7 @@ def test_materialize_one_staged_table_for_one_day(
     assert not [s for s in siblings if s in dialog], dialog
     assert "Partition selection" in dialog, dialog
 
-    day_input = browser.find_element(By.XPATH, "//input[starts-with(@placeholder, 'ex:')]")
+    day_input = show_all_partitions(browser, dialog)
     day_input.send_keys(day, Keys.ENTER)
     WebDriverWait(browser, WAIT_S, poll_frequency=0.5).until(
         lambda d: "1 partition" in body_text(d) and "Launch 1 run" in body_text(d)

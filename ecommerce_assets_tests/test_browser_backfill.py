@@ -7,11 +7,11 @@ source really delivers:
 
 - day 2's ``orders.csv`` carries a column the contract does not know (``coupon_code``): the
   loader ignores it and ``raw_orders:unexpected_columns`` (WARN) fails that day;
-- day 3's ``users.csv`` re-sends a stale user record last updated on 2023-12-31, before the first
-  delivery. Staging quarantines only timestamps *after* the delivery day, so the row is staged
-  and ``stg_users:dates_in_range`` (ERROR, blocking) fails that day. (``ECOMMERCE_QUALITY_GATES``
-  cannot do this: gates move the threshold of counting WARN checks; the blocking checks already
-  fail on any row, so only data can make one fail.)
+- day 3's ``users.csv`` carries a user updated the day after its delivery. Staging quarantines
+  such a row, so no delivery can fail a blocking check of the staged layer (they catch broken
+  transforms); the webserver and the daemon load ``faulty_workspace.yaml``, the project's code
+  location with that quarantine rule removed (``faulty_definitions.py``), so the row is staged
+  and ``stg_users:dates_in_range`` (ERROR, blocking) fails that day.
 
 Before the daemon starts, ``landing_zone_sensor`` and ``automation_sensor`` are switched off: the
 first would request every delivered day on its first tick and the second would launch runs of
@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pytest
 
 from ecommerce_assets.automation import AUTOMATION_SENSOR, LANDING_SENSOR
@@ -53,6 +54,7 @@ from .test_browser import (  # noqa: F401 (fixtures)
     open_page,
     screenshot,
     shots,
+    show_all_partitions,
 )
 from .webserver import (
     BIN,
@@ -95,7 +97,10 @@ pytestmark = pytest.mark.skipif(not DAEMON.exists(), reason="dagster-daemon not 
 
 
 class QueuedProject(Project):
-    """A ``Project`` on the project's own instance (run queue, daemon) and bin/_setup's env."""
+    """A ``Project`` on the project's own instance (run queue, daemon) and bin/_setup's env,
+    its code location with a staging bug."""
+
+    workspace = "ecommerce_assets_tests/faulty_workspace.yaml"
 
     @property
     def env(self) -> dict[str, str]:
@@ -133,8 +138,11 @@ class Platform:
         )
 
 
+FUTURE_TS = f"{(START + timedelta(days=3)).isoformat()} 09:00:00"  # the day after FAIL_DAY
+
+
 def plant_defects(landing: Path) -> None:
-    """Day 2's orders gain an unknown column; day 3's users re-send a stale 2023 record."""
+    """Day 2's orders gain an unknown column; day 3's users a user updated the next day."""
     orders = landing / WARN_DAY / "orders.csv"
     rows = list(csv.reader(orders.read_text(encoding="utf-8-sig").splitlines()))
     rows = [[*row, "coupon_code" if i == 0 else "SAVE10"] for i, row in enumerate(rows)]
@@ -143,8 +151,8 @@ def plant_defects(landing: Path) -> None:
     users = landing / FAIL_DAY / "users.csv"
     text = users.read_text(encoding="utf-8-sig")
     newline = "\r\n" if "\r\n" in text else "\n"
-    stale = "999,Stale Record,stale.record@example.com,SE,Stockholm,2023-11-05,2023-12-31 09:00:00"
-    users.write_text(text.rstrip("\r\n") + newline + stale + newline, encoding="utf-8")
+    future = f"999,Future Record,future.record@example.com,SE,Stockholm,2023-11-05,{FUTURE_TS}"
+    users.write_text(text.rstrip("\r\n") + newline + future + newline, encoding="utf-8")
 
 
 def write_project_instance(home: Path, storage: Path) -> None:
@@ -310,6 +318,7 @@ def launch_from_lineage(
     click(driver, "//button[normalize-space()='Materialize all…']")
     title = f"Launch runs to materialize {assets} assets"
     wait(driver, lambda d: title in body_text(d) and "Partition selection" in body_text(d), title)
+    show_all_partitions(driver, body_text(driver))
 
     launch = "//button[normalize-space()='Launch backfill']"
 
@@ -477,8 +486,19 @@ def test_the_chosen_days_show_materialized_and_the_others_missing(
     browser: webdriver.Chrome,  # noqa: F811
 ) -> None:
     url = f"{platform.server.url}/assets/stg_orders?view=partitions"
-    open_page(browser, url, "Materialized (2)", "Missing (2)", FIRST, LAST, *OUTSIDE)
     graph = platform.project.definitions().resolve_asset_graph()
+    # Partitions follow the calendar: every day after the zone's four is missing too.
+    total = len(graph.get(dg.AssetKey("stg_orders")).partitions_def.get_partition_keys())
+    missing = f"Missing ({total - 2})"
+    open_page(browser, url, "Materialized (2)", missing)
+    untick = browser.find_element(By.XPATH, f"//label[normalize-space()='{missing}']")
+    browser.execute_script("arguments[0].click();", untick)
+
+    def listed(d: webdriver.Chrome) -> str:  # the list, after the status checkboxes
+        return body_text(d).split(missing, 1)[-1]
+
+    wait(browser, lambda d: FIRST in listed(d) and LAST in listed(d), "days 2-3 listed")
+    assert not [day for day in OUTSIDE if day in listed(browser)], listed(browser)
     layers = sorted(
         k.to_user_string()
         for k in graph.materializable_asset_keys
@@ -610,12 +630,15 @@ def test_the_failed_blocking_check_shows_its_day_and_failing_rows(
         browser, platform.server, "stg_users", "dates_in_range", FAIL_DAY, blocking=True
     )
     assert panel[:2] == [FAIL_DAY, "Failed"], panel
-    assert {"rows_checked 2", "rows_failing 1", "failing_sample [Show Markdown]"} <= set(panel), (
-        panel
-    )
+    with duckdb.connect(str(platform.project.warehouse), read_only=True) as con:
+        (staged,) = con.execute(
+            "SELECT count(*) FROM staging.stg_users WHERE delivery_date = ?", [FAIL_DAY]
+        ).fetchone()
+    shown = {f"rows_checked {staged}", "rows_failing 1", "failing_sample [Show Markdown]"}
+    assert shown <= set(panel), panel
     screenshot(browser, shots / "check-failed.png")
     sample = failing_sample(browser)
-    for shown in ("999", "2023-12-31 09:00:00", f"{FAIL_DAY}/users.csv", "line_number"):
+    for shown in ("999", FUTURE_TS, f"{FAIL_DAY}/users.csv", "line_number"):
         assert shown in sample, sample
     # The run that evaluated it is the backfill's staging run, failed by the blocking check
     # alone: its checks step is its only failed step. The next run, of the dimensions, refuses

@@ -54,7 +54,9 @@ UI_PAGE = re.compile(r"`(/(?:assets|asset-groups|runs|overview|automation|locati
 @dataclass(frozen=True)
 class Step:
     label: str
-    how: str  # "click" (a link, tab, button or list item), "box" (a graph node), "right-click"
+    # "click" (a link, tab, button or list item), "box" (a graph node), "right-click", "untick"
+    # (a status checkbox, labelled with its count: "Missing (1067)")
+    how: str
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def readme_ui_paths(text: str) -> list[UiPath]:
         steps = []
         for part in clicks.split("→"):
             (label,) = re.findall(r"\*\*(.+?)\*\*", part)
-            how = "right-click" if "right-click" in part else "box" if "box" in part else "click"
+            hows = ("right-click", "box", "untick")
+            how = next((h for h in hows if h in part), "click")
             steps.append(Step(label, how))
         (path,) = re.findall(r"`([^`]+)`", page)
         rows.append(UiPath(clicks, tuple(steps), path, tuple(re.findall(r"`([^`]+)`", shows))))
@@ -126,6 +129,14 @@ def follow(driver: webdriver.Chrome, step: Step) -> None:
 
     def clicked(d: webdriver.Chrome) -> str | None:
         dismiss_popups(d)
+        if step.how == "untick":
+            boxes = d.find_elements(
+                By.XPATH, f"//label[starts-with(normalize-space(), '{step.label} (')]"
+            )
+            if not boxes:
+                return None
+            d.execute_script("arguments[0].click();", boxes[-1])
+            return "clicked"
         elements = _matching(d, step.label)
         if not elements:
             return None

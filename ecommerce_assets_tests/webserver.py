@@ -52,6 +52,8 @@ class Project:
 
     root: Path
     home: Path = field(init=False)
+    # The workspace file the webserver and the daemon load, relative to the project root.
+    workspace = "workspace.yaml"
     landing: Path = field(init=False)
     warehouse: Path = field(init=False)
 
@@ -195,7 +197,7 @@ def running_webserver(
             [
                 str(BIN / "dagster-webserver"),
                 "-w",
-                "workspace.yaml",
+                project.workspace,
                 "-h",
                 "127.0.0.1",
                 "-p",
@@ -222,7 +224,7 @@ def start_daemon(project: Project, log: Path) -> subprocess.Popen:
     in a process group of its own (its code server and run workers stop with it)."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            [str(BIN / "dagster-daemon"), "run", "-w", project.workspace],
             cwd=ROOT,
             env=project.env,
             stdin=subprocess.DEVNULL,
