@@ -19,6 +19,8 @@ import pytest
 from ecommerce_assets import lake
 from ecommerce_assets.warehouse import connect
 
+from .conftest import RUN_LINEAGE
+
 
 def pg_settings() -> dict[str, str]:
     """Host, port and user of the profile's PostgreSQL (``bin/postgres env``)."""
@@ -73,8 +75,8 @@ def tables(uri: str) -> dict[str, int]:
 
 def differences(uri: str, warehouse: Path, only: set[str] | None = None) -> dict[str, tuple]:
     """Tables whose rows differ between the lake and the DuckDB file: name -> (file rows, lake
-    rows, rows only in the file, rows only in the lake). Empty when they are identical (the raw
-    layer's ``ingested_at``, the time of each load, aside)."""
+    rows, rows only in the file, rows only in the lake). Empty when they are identical (run
+    lineage, ``conftest.RUN_LINEAGE``, aside)."""
     out: dict[str, tuple] = {}
     with connect(uri) as con:
         con.execute(f"ATTACH '{warehouse}' AS f (READ_ONLY)")
@@ -98,8 +100,10 @@ def differences(uri: str, warehouse: Path, only: set[str] | None = None) -> dict
                     "WHERE table_catalog = 'f' AND table_schema = ? AND table_name = ?",
                     [s, t],
                 ).fetchall()
-                # When each build loaded a row is not content: every other column must match.
-                loaded = " EXCLUDE (ingested_at)" if ("ingested_at",) in cols else ""
+                # When and by which run each build loaded a row is not content (RUN_LINEAGE):
+                # every other column must match.
+                lineage = [c for c in RUN_LINEAGE if (c,) in cols]
+                loaded = f" EXCLUDE ({', '.join(lineage)})" if lineage else ""
                 here = f'(SELECT *{loaded} FROM f."{s}"."{t}")'
                 there = f'(SELECT *{loaded} FROM lake."{s}"."{t}")'
                 counts = [
