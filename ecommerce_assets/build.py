@@ -22,11 +22,19 @@ from pathlib import Path
 
 import dagster as dg
 
+from .automation.jobs import TRIGGER_TAG
+from .automation.relink import pending_relinks, relink_selection
 from .catalog_client import SOURCE_ENV, SOURCES, URL_ENV, load_catalog_settings
 from .lake import is_lake
 from .landing import complete_deliveries, parse_day
 from .launch import launch_and_wait
-from .partitions import DEMO_DAYS, default_first_day, last_partition_day, plan_deliveries
+from .partitions import (
+    DEMO_DAYS,
+    contiguous_blocks,
+    default_first_day,
+    last_partition_day,
+    plan_deliveries,
+)
 from .report import (
     check_results,
     check_summary,
@@ -232,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     if products:
         print(f"Products from {products}.")
     runs = [(a, b, _run(settings, instance, a, b, args)) for a, b in blocks]
+    relinks = _relink(settings, instance, args) if all(r.is_success for *_, r in runs) else []
+    runs += relinks
     print("")
     print("\n".join(describe_runs(runs)) or "No run: no delivery whose day has ended.")
     lines, readable = warehouse_lines(settings.warehouse, settings.lock_timeout_s)
@@ -251,14 +261,36 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if failed else 0
 
 
+def _relink(
+    settings: Settings, instance: dg.DagsterInstance, args: argparse.Namespace
+) -> list[tuple[date, date, dg.DagsterRun]]:
+    """Re-link the loaded fact days a late dimension version changed (``automation/relink.py``):
+    one run of the facts and their readers per block of consecutive days, after the build's."""
+    pending = pending_relinks(instance)
+    if not pending.days:
+        return []
+    blocks = contiguous_blocks(pending.days)
+    print(
+        f"A late user or product version changed the links of {len(pending.days)} loaded fact "
+        f"day(s): re-linking them in {len(blocks)} run(s) …"
+    )
+    return [
+        (a, b, _run(settings, instance, a, b, args, relink_selection(), "build")) for a, b in blocks
+    ]
+
+
 def _run(
     settings: Settings,
     instance: dg.DagsterInstance,
     first: date,
     last: date,
     args: argparse.Namespace,
+    selection: dg.AssetSelection | None = None,
+    trigger: str | None = None,
 ) -> dg.DagsterRun:
-    """One run over ``first``..``last``: launched from the workspace, or in this process."""
+    """One run over ``first``..``last`` (every asset, or ``selection``): launched from the
+    workspace, or in this process."""
+    tags = {TRIGGER_TAG: trigger} if trigger else {}
     if args.in_process:
         from .definitions import build_definitions  # after the warning filters above
 
@@ -269,10 +301,16 @@ def _run(
             instance,
             checks=not args.no_checks,
             log_level=args.log_level,
+            selection=selection,
+            tags=tags,
         )
     run_config = {"loggers": {"console": {"config": {"log_level": args.log_level}}}}
     return launch_and_wait(
-        instance, tags=range_tags(first, last), checks=not args.no_checks, run_config=run_config
+        instance,
+        tags={**tags, **range_tags(first, last)},
+        checks=not args.no_checks,
+        run_config=run_config,
+        selection=selection,
     )
 
 

@@ -50,16 +50,20 @@ def launch_and_wait(
     run_config: Mapping[str, object] | None = None,
     workspace: Path | None = None,
     poll_s: float = 0.5,
+    selection: dg.AssetSelection | None = None,
 ) -> dg.DagsterRun:
-    """Create the asset job's run (every asset, and every check unless ``checks`` is False) from
-    the workspace, launch it, wait for it to finish and return it."""
+    """Create the asset job's run (every asset, or ``selection``, and their checks unless
+    ``checks`` is False) from the workspace, launch it, wait for it to finish and return it."""
     workspace = workspace or _workspace_file()
     opts = WorkspaceOpts(workspace=(str(workspace),))
     with get_workspace_from_cli_opts(instance, __version__, opts, log_level="WARNING") as context:
         location = context.get_code_location(LOCATION)
         repository = next(iter(location.get_repositories().values()))
         full_job = repository.get_full_job(ASSET_JOB)
-        asset_keys = set(repository.asset_graph.materializable_asset_keys)
+        graph = repository.asset_graph
+        asset_keys = set(graph.materializable_asset_keys)
+        if selection is not None:
+            asset_keys &= selection.resolve(graph)
         selector = JobSubsetSelector(
             location_name=location.name,
             repository_name=repository.name,
@@ -67,7 +71,13 @@ def launch_and_wait(
             op_selection=None,
             asset_selection=asset_keys,
             asset_check_selection=(
-                set(repository.asset_graph.asset_check_keys) if checks else set()
+                {
+                    k
+                    for k in graph.asset_check_keys
+                    if selection is None or k.asset_key in asset_keys
+                }
+                if checks
+                else set()
             ),
         )
         job = location.get_job(selector)

@@ -59,6 +59,8 @@ def stream_days(
     *,
     checks: bool = True,
     log_level: str | None = None,
+    selection: dg.AssetSelection | None = None,
+    tags: dict[str, str] | None = None,
 ) -> dg.DagsterRun:
     """``materialize_days`` for a big range in this process, keeping nothing but the run.
 
@@ -67,10 +69,12 @@ def stream_days(
     366-day build that is ~35,000 events and every whole-history frame, memory that grows with
     the range. A launched run's worker keeps neither; this does what it does, in-process.
     """
-    job = _job(defs, None, checks).as_ephemeral_job(resource_defs={}, input_values={})
+    job = _job(defs, selection, checks).as_ephemeral_job(resource_defs={}, input_values={})
     run_config = _run_config(log_level) or {}
     run = instance.create_run_for_job(
-        job_def=job, run_config=run_config, tags={**job.run_tags, **range_tags(first, last)}
+        job_def=job,
+        run_config=run_config,
+        tags={**job.run_tags, **(tags or {}), **range_tags(first, last)},
     )
     for _ in execute_run_iterator(InMemoryJob(job), run, instance):
         pass

@@ -29,6 +29,7 @@ import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
+from dagster._core.storage.defs_state import base as defs_state
 
 from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import DEFAULT_RATES, generate_landing_zone
@@ -57,6 +58,7 @@ GROUPS: dict[str, set[str]] = {
     "pipeline": {
         "test_aggregates",
         "test_analytics",
+        "test_arrival_order",
         "test_automation_evaluated",
         "test_catalog_api_pipeline",
         "test_check_kinds",
@@ -97,6 +99,7 @@ GROUPS: dict[str, set[str]] = {
 # Tests heavier than their module's group: (module, test name prefix) -> group.
 HEAVIER: dict[tuple[str, str], str] = {
     ("test_dimensions", "test_keys_stable_across_rebuild_and_added_delivery"): "pipeline",
+    ("test_arrival_order", "test_relink_days_names_the_days_whose_links_change"): "unit",
 }
 
 
@@ -141,6 +144,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "pass) or ECOMMERCE_PROFILE=lake bin/test -m lake",
             pytrace=False,
         )
+
+
+@pytest.fixture(autouse=True)
+def _no_stale_defs_state_storage() -> Iterator[None]:
+    """Each test starts without a current ``DefsStateStorage``.
+
+    Entering a ``DagsterInstance`` (``with instance:``) makes its defs-state storage the process's
+    current one (a context variable) until the block exits; an instance a test leaves entered and
+    then drops leaves a storage whose instance is gone, and every later ``Definitions`` resolved
+    in this process fails ("Attempted to resolve undefined DagsterInstance weakref").
+    """
+    token = defs_state._current_storage.set(None)
+    try:
+        yield
+    finally:
+        defs_state._current_storage.reset(token)
 
 
 @contextmanager

@@ -312,3 +312,44 @@ def test_build_keeps_a_day_being_redelivered_and_leaves_todays_delivery_waiting(
     assert result.returncode == 0, result.stdout + result.stderr
     assert "in 2 run(s)" in result.stdout  # the first day, and the third
     assert per_day() == loaded
+
+
+def test_build_relinks_the_fact_days_a_late_users_file_changed(tmp_path: Path) -> None:
+    """Days 1-3 built, then days 4-6 with a third of day 1's users delivered on day 5: the build
+    re-links days 1-3 in a run of its own, says so, and every order then carries the user version
+    valid at its time (computed here from dim_users' intervals, not by the platform's join)."""
+    from .test_arrival_order import deliver_late
+
+    env = project_env(tmp_path)
+    landing = Path(env["ECOMMERCE_LANDING_DIR"])
+    generate_landing_zone(landing, seed=5, scale=0.1, start=START, days=6, clean=True)
+    assert deliver_late(landing, "users", START, START + timedelta(days=4), every=3) > 100
+    build = [sys.executable, "-m", "ecommerce_assets.build", "--no-demo", "--in-process"]
+    first = run([*build, "--last", (START + timedelta(days=2)).isoformat()], env)
+    assert first.returncode == 0 and "re-linking" not in first.stdout, first.stdout
+    result = run([*build, "--first", (START + timedelta(days=3)).isoformat()], env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    span = f"{START} … {START + timedelta(days=2)}"
+    assert "changed the links of 3 loaded fact day(s): re-linking them in 1 run(s)" in (
+        result.stdout
+    )
+    assert re.search(rf"Run \S+ \(3 days, {span}\): SUCCESS", result.stdout), result.stdout
+    with duckdb.connect(env["ECOMMERCE_WAREHOUSE"], read_only=True) as con:
+        wrong = con.execute(
+            """
+            WITH v AS (
+                SELECT user_sk, user_id, valid_from,
+                    min(valid_from) OVER (PARTITION BY user_id) AS first_from,
+                    lead(valid_from) OVER (PARTITION BY user_id ORDER BY valid_from) AS next_from
+                FROM marts.dim_users WHERE user_sk <> 0
+            ), expected AS (
+                SELECT o.order_id, o.user_sk, coalesce(max(v.user_sk), 0) AS want
+                FROM marts.fact_orders AS o LEFT JOIN v ON v.user_id = o.user_id
+                    AND (o.order_ts >= v.valid_from OR v.valid_from = v.first_from)
+                    AND (v.next_from IS NULL OR o.order_ts < v.next_from)
+                GROUP BY ALL
+            )
+            SELECT count(*) FILTER (WHERE user_sk <> want), count(*) FROM expected
+            """
+        ).fetchone()
+    assert wrong[0] == 0 and wrong[1] > 0, wrong

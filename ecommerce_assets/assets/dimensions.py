@@ -1,8 +1,11 @@
 """Dimensions (schema ``marts``): calendar, payment methods, SCD2 users and products.
 
 Unpartitioned: each SCD2 dimension is rebuilt from every staged delivery (the default
-all-partitions mapping), and its surrogate keys are deterministic, so a rebuild never moves the
-key of an existing version (``transforms/dimensions.py``).
+all-partitions mapping), versions ordered by ``updated_at`` whatever day delivered them, and its
+surrogate keys are deterministic, so a rebuild never moves the key of an unchanged version
+(``transforms/dimensions.py``). A version that arrives late re-splits history; the loaded fact
+days whose links that changes are named in the materialization's ``relink_days``
+(``transforms/relink.py``), and the relink sensor and the build re-run their facts.
 """
 
 from datetime import date
@@ -11,6 +14,7 @@ import dagster as dg
 import pandas as pd
 
 from ..partitions import today_utc
+from ..resources import Warehouse
 from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
 from ..slices import WarehouseSlice, sql_inputs
 from ..transforms.dimensions import (
@@ -19,6 +23,7 @@ from ..transforms.dimensions import (
     build_dim_products,
     build_dim_users,
 )
+from ..transforms.relink import DIMENSIONS, relink_days
 from .common import columns_in, table_asset_kwargs
 
 GROUP = "dimensions"
@@ -42,6 +47,22 @@ def calendar_years(
         return date(year, 1, 1), date(year, 12, 31)
     start = date.fromordinal(first.toordinal() - 1)
     return date(start.year, 1, 1), date(last.year, 12, 31)
+
+
+def record_relinks(
+    context: dg.AssetExecutionContext, warehouse: Warehouse, table: str, versions: pd.DataFrame
+) -> None:
+    """Name in the materialization the loaded fact days whose links ``versions`` change."""
+    with warehouse.connect(context.log, context.run_id) as con:
+        days = relink_days(con, DIMENSIONS[table], versions)
+    if days:
+        context.log.info(f"{table}: {len(days)} loaded fact day(s) to re-link: {days}")
+    context.add_output_metadata(
+        {
+            "relink_days": dg.MetadataValue.json([d.isoformat() for d in days]),
+            "relink_day_count": len(days),
+        }
+    )
 
 
 def build_dimension_assets() -> list[dg.AssetsDefinition]:
@@ -82,8 +103,12 @@ def build_dimension_assets() -> list[dg.AssetsDefinition]:
             "user_sk is a stable hash of (user_id, valid_from).",
         ),
     )
-    def dim_users(stg_users: WarehouseSlice) -> pd.DataFrame:
-        return build_dim_users(stg_users)
+    def dim_users(
+        context: dg.AssetExecutionContext, stg_users: WarehouseSlice, warehouse: Warehouse
+    ) -> pd.DataFrame:
+        versions = build_dim_users(stg_users)
+        record_relinks(context, warehouse, "dim_users", versions)
+        return versions
 
     @dg.asset(
         name="dim_products",
@@ -96,7 +121,11 @@ def build_dimension_assets() -> list[dg.AssetsDefinition]:
             "supplier changes; product_sk is a stable hash of (product_id, valid_from).",
         ),
     )
-    def dim_products(stg_products: WarehouseSlice) -> pd.DataFrame:
-        return build_dim_products(stg_products)
+    def dim_products(
+        context: dg.AssetExecutionContext, stg_products: WarehouseSlice, warehouse: Warehouse
+    ) -> pd.DataFrame:
+        versions = build_dim_products(stg_products)
+        record_relinks(context, warehouse, "dim_products", versions)
+        return versions
 
     return [dim_date, dim_payment_method, dim_users, dim_products]

@@ -7,6 +7,7 @@
 # - ``schedule``: the daily schedule (02:00 UTC, yesterday's delivery).
 # - ``conditions``: declarative automation for what is not partitioned by delivery, its sensor.
 # - ``deadlines``: arrival deadlines and the delivery calendar, the sensor that flags late days.
+# - ``relink``: fact days a late dimension version re-links, their job and sensor.
 # - ``alerts``: the alert records (log, webhook) and the sensors that send them.
 
 from typing import Any
@@ -35,6 +36,15 @@ from .conditions import (
 )
 from .deadlines import ARRIVAL_CHECK, DEADLINE_SENSOR, build_deadline_sensor
 from .jobs import DELIVERIES_JOB, TRIGGER_TAG, WAREHOUSE_TAG, WAREHOUSE_TAGS, build_deliveries_job
+from .relink import (
+    RELINK_JOB,
+    RELINK_SENSOR,
+    build_relink_job,
+    build_relink_sensor,
+    pending_relinks,
+    relink_selection,
+    relink_tags,
+)
 from .schedule import DAILY_SCHEDULE, build_daily_schedule
 from .sensors import (
     DEFAULT_SENSOR_INTERVAL_S,
@@ -61,6 +71,8 @@ __all__ = [
     "DEFAULT_SENSOR_INTERVAL_S",
     "DELIVERIES_JOB",
     "LANDING_SENSOR",
+    "RELINK_JOB",
+    "RELINK_SENSOR",
     "RUN_FAILURE_SENSOR",
     "SENSOR_INTERVAL_ENV",
     "TRIGGER_TAG",
@@ -78,6 +90,8 @@ __all__ = [
     "build_deadline_sensor",
     "build_deliveries_job",
     "build_landing_sensor",
+    "build_relink_job",
+    "build_relink_sensor",
     "delivery_stamps",
     "dump_cursor",
     "failed_error_checks",
@@ -86,7 +100,10 @@ __all__ = [
     "late_days",
     "load_calendar",
     "parse_cursor",
+    "pending_relinks",
     "reconcile",
+    "relink_selection",
+    "relink_tags",
     "sensor_interval_from_env",
     "step_errors",
     "upstream_blocking_checks_passed",
@@ -101,13 +118,15 @@ def build_automation(
 ) -> dict[str, list[Any]]:
     """``jobs``, ``sensors`` and ``schedules`` keyword arguments for ``dg.Definitions``."""
     job = build_deliveries_job()
+    relink = build_relink_job()
     interval = sensor_interval_s if sensor_interval_s is not None else sensor_interval_from_env()
     return {
-        "jobs": [job],
+        "jobs": [job, relink],
         "sensors": [
             build_landing_sensor(job, partitions_def, settings, interval),
             build_automation_sensor(),
             build_deadline_sensor(partitions_def, settings),
+            build_relink_sensor(relink),
             *build_alert_sensors(settings),
         ],
         "schedules": [build_daily_schedule(job, partitions_def, settings)],
