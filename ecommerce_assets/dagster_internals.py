@@ -34,11 +34,6 @@ from dagster._core.definitions.job_base import InMemoryJob as InMemoryJob
 # launch.py: the job (and asset subset) a launched run targets, as `dagster job launch` names it.
 from dagster._core.definitions.selector import JobSubsetSelector as JobSubsetSelector
 
-# instance_storage.py: it subclasses Dagster's SQLite event log and writes batches with the stock
-# storage's own event classes, tables, statements and result wrapper, so its files stay readable
-# by the stock storage (ASSET_EVENTS: the events mirrored into the index shard).
-from dagster._core.events import ASSET_EVENTS as ASSET_EVENTS
-
 # runner.stream_days (see InMemoryJob above).
 from dagster._core.execution.api import execute_run_iterator as execute_run_iterator
 
@@ -48,7 +43,8 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus as AssetCheckExecutionRecordStatus,
 )
 
-# instance_storage.py (see ASSET_EVENTS above).
+# instance_storage.py: it subclasses Dagster's SQLite event log and writes batches with the stock
+# storage's own tables and statements, so its files stay readable by the stock storage.
 from dagster._core.storage.event_log.schema import (
     AssetCheckExecutionsTable as AssetCheckExecutionsTable,
 )
@@ -61,20 +57,26 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
     SqliteEventLogStorage as SqliteEventLogStorage,
 )
-from dagster._core.storage.sqlalchemy_compat import db_result as db_result
 
-# runner.range_tags and checks/common.run_window: the tags Dagster puts on a run that covers a
-# partition range or one partition (strings documented with backfills; constants not exported).
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG as ASSET_PARTITION_RANGE_END_TAG,
-)
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_START_TAG as ASSET_PARTITION_RANGE_START_TAG,
-)
-from dagster._core.storage.tags import PARTITION_NAME_TAG as PARTITION_NAME_TAG
+# The tags Dagster puts on a run that covers one partition or a partition range: the strings
+# Dagster documents (backfills, `dagster asset materialize --partition-range`), not its private
+# constants; test_house pins them to the constants.
+PARTITION_NAME_TAG = "dagster/partition"
+ASSET_PARTITION_RANGE_START_TAG = "dagster/asset_partition_range_start"
+ASSET_PARTITION_RANGE_END_TAG = "dagster/asset_partition_range_end"
 
-# instance_storage.py: the storage's constructor signature (Dagster's configurable-class data).
-from dagster._serdes import ConfigurableClassData as ConfigurableClassData
+
+# instance_storage.py: the events Dagster mirrors into the index shard (its private ASSET_EVENTS,
+# spelled with the public enum; test_house pins it to Dagster's).
+ASSET_EVENTS = frozenset(
+    {
+        dg.DagsterEventType.ASSET_MATERIALIZATION,
+        dg.DagsterEventType.ASSET_MATERIALIZATION_PLANNED,
+        dg.DagsterEventType.ASSET_OBSERVATION,
+        dg.DagsterEventType.ASSET_FAILED_TO_MATERIALIZE,
+        dg.DagsterEventType.FRESHNESS_STATE_CHANGE,
+    }
+)
 
 # A run is over: Dagster's FINISHED_STATUSES, spelled with the public enum.
 FINISHED_STATUSES = frozenset(

@@ -29,7 +29,7 @@ evaluations. A check step always logs a further event (its outputs, its success 
 its evaluations, so they are stored before the step is seen to end; a killed process loses the
 held ones exactly when its step never ends (Dagster then reports the checks as failed to execute).
 
-Past 400 lines (about 410) on purpose: it is one class overriding Dagster's storage, and each
+Past 400 lines (about 440) on purpose: it is one class overriding Dagster's storage, and each
 override sits next to the paths it changes; split across modules, a reader could no longer see
 which of the stock storage's writes this one replaces.
 """
@@ -56,10 +56,8 @@ from .dagster_internals import (
     INDEX_SHARD_NAME,
     AssetCheckExecutionRecordStatus,
     AssetCheckExecutionsTable,
-    ConfigurableClassData,
     SqlEventLogStorageTable,
     SqliteEventLogStorage,
-    db_result,
 )
 
 # (asset, check name, partition or None, passed, severity of a failed evaluation)
@@ -68,6 +66,40 @@ CheckResult = tuple[dg.AssetKey, str, str | None, bool, dg.AssetCheckSeverity | 
 _BUSY_TIMEOUT_S = 30
 _MAX_ENGINES = 8
 _log = logging.getLogger(__name__)
+# The batch paths call SqliteEventLogStorage's internals as Dagster 1.13 has them
+# (dagster_internals.py). When a batch fails, its events are written one by one (the same rows,
+# slower): in production that is one warning per process, naming both versions; with this
+# variable set (the tests set it) it is an error, so a Dagster upgrade that changed the internals
+# fails a test instead of quietly slowing every build.
+STRICT_ENV = "ECOMMERCE_EVENT_LOG_STRICT"
+WRITTEN_FOR = "1.13"
+_warned = False
+
+
+def inserted(conn: Connection, statement: Any) -> int | None:
+    """The primary key ``statement`` (an insert) gave its row; the result closed at once (a
+    SQLAlchemy 2 result is a context manager: what Dagster's ``db_result`` shim does for 1.x)."""
+    with conn.execute(statement) as result:
+        return result.inserted_primary_key[0]
+
+
+class BatchFallbackError(RuntimeError):
+    """A batch write failed and strict mode (``STRICT_ENV``) forbids the per-event fallback."""
+
+
+def _fall_back(what: str, count: int) -> None:
+    """Called in an ``except`` block before the per-event fallback: raise, or warn once."""
+    global _warned
+    message = (
+        f"batched event-log write of {count} {what} failed; this storage was written for Dagster "
+        f"{WRITTEN_FOR}.x and runs on {dg.__version__}: writing events one by one (same rows, "
+        "slower) until the process ends"
+    )
+    if os.environ.get(STRICT_ENV, "").strip() not in ("", "0"):
+        raise BatchFallbackError(message)
+    if not _warned:
+        _warned = True
+        _log.warning(message, exc_info=True)
 
 
 def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -118,7 +150,7 @@ class _UnplannedEvaluation(Exception):
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with kept engines, WAL/``synchronous=NORMAL`` and batch writes."""
 
-    def __init__(self, base_dir: str, inst_data: ConfigurableClassData | None = None):
+    def __init__(self, base_dir: str, inst_data: Any = None):
         self._engines: OrderedDict[str, Engine] = OrderedDict()
         self._held: list[dg.EventLogEntry] = []
         self._held_lock = threading.RLock()
@@ -126,7 +158,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     @classmethod
     def from_config_value(
-        cls, inst_data: ConfigurableClassData | None, config_value: Mapping[str, Any]
+        cls, inst_data: Any, config_value: Mapping[str, Any]
     ) -> PooledSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
 
@@ -249,11 +281,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     raise _UnplannedEvaluation(f"{updated} of {len(rows)} rows were planned")
         except Exception as exc:
             if not isinstance(exc, _UnplannedEvaluation):
-                _log.warning(
-                    "Batch of %d check evaluations failed; storing them one by one",
-                    len(events),
-                    exc_info=True,
-                )
+                _fall_back("check evaluations", len(events))
             for event in events:
                 super().store_event(event)
 
@@ -362,8 +390,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                     run_conn.execute(statement)
                 event_ids: list[int] = []
                 for statement in statements:
-                    with db_result(index_conn, statement) as result:
-                        event_ids.append(result.inserted_primary_key[0])
+                    event_ids.append(inserted(index_conn, statement))
                 if None in event_ids:
                     raise dg.DagsterInvariantViolationError(
                         "Cannot store asset event tags for null event id."
@@ -372,9 +399,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 for i in _asset_row_writers(events):
                     self._store_asset_event(index_conn, events[i], event_ids[i])
         except Exception:
-            _log.warning(
-                "Batch of %d events failed; storing them one by one", len(events), exc_info=True
-            )
+            _fall_back("asset events", len(events))
             for event in events:
                 self.store_event(event)
 

@@ -32,7 +32,7 @@ DEFAULT_DATA_PATH = "data/lake/"
 # platform's ``schema.table`` names mean the lake's tables.
 CATALOG = "lake"
 # DuckLake's own commit retry when a commit races another process's (on top of the I/O manager's
-# retry of a whole slice write, ``io_manager.py``).
+# retry of a whole slice write, ``writes.py``).
 COMMIT_RETRIES = 20
 # Attempts to attach while another process is creating the same new lake.
 CREATE_ATTEMPTS = 8

@@ -1,4 +1,4 @@
-"""Shared fixtures: small generated landing zones built into temporary warehouses; and the three
+"""Shared fixtures: small generated landing zones built into temporary warehouses; and the four
 test groups, so a developer has a quick loop (README, "Tests").
 
 - ``unit``: pure functions and file readers on tiny inputs, no Dagster run (about two minutes);
@@ -33,6 +33,7 @@ from dagster._core.storage.defs_state import base as defs_state
 
 from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import DEFAULT_RATES, generate_landing_zone
+from ecommerce_assets.instance_storage import STRICT_ENV
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 
@@ -144,6 +145,11 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             "pass) or ECOMMERCE_PROFILE=lake bin/test -m lake",
             pytrace=False,
         )
+
+
+# A batched event-log write that falls back to per-event writes is an error in every test, and in
+# every process a test starts (webservers, daemons, builds inherit the environment).
+os.environ.setdefault(STRICT_ENV, "1")
 
 
 @pytest.fixture(autouse=True)

@@ -1,10 +1,12 @@
 """Alerts: the log record, the webhook POST (against a local HTTP server), the alert sensors."""
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import SimpleNamespace
 
 import dagster as dg
 import pytest
@@ -13,8 +15,10 @@ from ecommerce_assets.automation.alerts import (
     Alert,
     alert_log_path,
     build_alert_sensors,
+    failed_error_checks,
     read_alerts,
     send_alert,
+    send_alerts,
 )
 from ecommerce_assets.settings import Settings
 
@@ -177,3 +181,67 @@ def test_alert_sensors_report_failed_runs_and_failed_error_checks(
     assert hook.received[0]["job_name"] == "failing_job"
     assert hook.received[1]["asset_key"] == "flaky_table"
     assert hook.received[1]["details"]["rows"] == 0
+
+
+def test_a_silent_webhook_costs_a_tick_its_budget_not_a_timeout_per_alert(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An endpoint that accepts connections and never answers, twelve alerts, a 1 s budget: one
+    POST is tried (and times out within the budget), the other eleven are logged as not sent."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(32)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        while True:
+            try:
+                connection, _ = server.accept()
+            except OSError:
+                return
+            held.append(connection)  # read nothing, answer nothing
+
+    threading.Thread(target=accept, daemon=True).start()
+    monkeypatch.setenv("ECOMMERCE_ALERT_WEBHOOK", f"http://127.0.0.1:{server.getsockname()[1]}/")
+    alerts = [Alert(kind="check_failure", message=f"check {i}") for i in range(12)]
+    log = tmp_path / "alerts.jsonl"
+    try:
+        deliveries = send_alerts(alerts, log, budget_s=1.0)
+    finally:
+        server.close()
+        for connection in held:
+            connection.close()
+    assert len(held) == 1
+    assert "timed out" in (deliveries[0].webhook_error or "")
+    assert all(d.webhook_error.startswith("not sent:") for d in deliveries[1:])
+    assert [a["message"] for a in read_alerts(log)] == [f"check {i}" for i in range(12)]
+
+
+def test_a_check_failed_on_many_days_of_a_run_is_one_alert_listing_them() -> None:
+    def evaluation(check: str, day: str, passed: bool = False) -> SimpleNamespace:
+        data = SimpleNamespace(
+            passed=passed,
+            severity=dg.AssetCheckSeverity.ERROR,
+            asset_key=dg.AssetKey("raw_deliveries"),
+            check_name=check,
+            partition=day,
+            description="refused",
+            metadata={"rows": dg.MetadataValue.int(0)},
+        )
+        return SimpleNamespace(dagster_event=SimpleNamespace(event_specific_data=data))
+
+    days = [f"2024-01-{d:02d}" for d in range(1, 13)]
+    entries = [evaluation("delivery_accepted", d) for d in reversed(days)]
+    entries += [evaluation("arrived_by_deadline", "2024-01-05")]
+    entries += [evaluation("delivery_accepted", "2024-01-20", passed=True)]
+    instance = SimpleNamespace(all_logs=lambda run_id, of_type: entries)
+    alerts = failed_error_checks(instance, "run-1")  # type: ignore[arg-type]
+    assert [(a.check_name, a.partition, a.partitions) for a in alerts] == [
+        ("delivery_accepted", None, days),
+        ("arrived_by_deadline", "2024-01-05", ["2024-01-05"]),
+    ]
+    assert alerts[0].message == (
+        "check delivery_accepted on raw_deliveries failed on 12 day(s): "
+        + ", ".join(days[:10])
+        + " and 2 more: refused"
+    )

@@ -53,6 +53,29 @@ def test_private_dagster_imports_live_in_one_module(path: Path) -> None:
     assert private == [], f"import these through ecommerce_assets/dagster_internals.py: {private}"
 
 
+def test_at_most_nine_private_dagster_module_paths_each_with_its_reason() -> None:
+    """Issue 27: every private module the package reaches into is one more thing an upgrade can
+    break; they stay few, and the constants spelled out instead equal Dagster's."""
+    internals = PACKAGE / "dagster_internals.py"
+    private = {m for m, _ in _imports(internals) if m.startswith("dagster._")}
+    assert len(private) <= 9, sorted(private)
+    from dagster._core.events import ASSET_EVENTS
+    from dagster._core.storage import tags
+
+    from ecommerce_assets import dagster_internals as di
+
+    assert di.ASSET_EVENTS == ASSET_EVENTS
+    assert (
+        di.PARTITION_NAME_TAG,
+        di.ASSET_PARTITION_RANGE_START_TAG,
+        di.ASSET_PARTITION_RANGE_END_TAG,
+    ) == (
+        tags.PARTITION_NAME_TAG,
+        tags.ASSET_PARTITION_RANGE_START_TAG,
+        tags.ASSET_PARTITION_RANGE_END_TAG,
+    )
+
+
 @pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_imports_run_one_way_and_never_take_private_names(path: Path) -> None:
     name = _name(path)

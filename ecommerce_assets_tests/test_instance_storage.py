@@ -16,7 +16,12 @@ import pytest
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Engine
 
-from ecommerce_assets.instance_storage import PooledSqliteEventLogStorage
+from ecommerce_assets import instance_storage
+from ecommerce_assets.instance_storage import (
+    STRICT_ENV,
+    BatchFallbackError,
+    PooledSqliteEventLogStorage,
+)
 from ecommerce_assets.runner import range_tags
 
 from .conftest import project_instance
@@ -174,6 +179,7 @@ def test_batch_rows_equal_per_event_rows(
 
     failures: list[int] = []
     if mode == "failed-batch":
+        monkeypatch.delenv(STRICT_ENV)  # production: the fallback, with one warning
         original = PooledSqliteEventLogStorage._store_asset_event
 
         def fail_once(self: PooledSqliteEventLogStorage, *args: Any) -> None:
@@ -193,6 +199,51 @@ def test_batch_rows_equal_per_event_rows(
     index = _dump(tmp_path / "one_by_one" / "index.db")
     assert len(index["asset_keys"]) == 2
     assert len(index["asset_event_tags"]) >= 2 * DAYS  # a data version tag per materialization
+
+
+def test_a_missing_storage_internal_fails_loudly_not_slowly(
+    instance: dg.DagsterInstance,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A Dagster upgrade that changes the shape of a private helper the batch path calls (here
+    ``inserted``, the insert's result): in tests (strict) the batch raises naming
+    the versions; in production the events are stored one by one by Dagster's own path with ONE
+    warning for the process, however many batches fall back."""
+    result = dg.materialize(
+        [TOY, OTHER],
+        instance=instance,
+        tags=range_tags(START, START + timedelta(days=DAYS - 1)),
+        run_config=QUIET,
+    )
+    events = [
+        e
+        for e in instance.all_logs(result.run_id)
+        if e.dagster_event_type in {PLANNED, MATERIALIZATION}
+    ]
+
+    def changed_shape(*args: Any, **kwargs: Any) -> Any:
+        raise TypeError("execute() takes 2 positional arguments but 3 were given")
+
+    monkeypatch.setattr(instance_storage, "inserted", changed_shape)
+
+    strict = PooledSqliteEventLogStorage(str(tmp_path / "strict"))
+    with pytest.raises(BatchFallbackError, match=r"written for Dagster 1\.13\.x and runs on"):
+        strict.store_event_batch(events)
+    strict.dispose()
+
+    monkeypatch.delenv(STRICT_ENV)
+    monkeypatch.setattr(instance_storage, "_warned", False)
+    lenient = PooledSqliteEventLogStorage(str(tmp_path / "lenient"))
+    with caplog.at_level("WARNING", logger=instance_storage.__name__):
+        lenient.store_event_batch(events[: len(events) // 2])
+        lenient.store_event_batch(events[len(events) // 2 :])
+    warnings = [r for r in caplog.records if r.name == instance_storage.__name__]
+    assert len(warnings) == 1 and dg.__version__ in warnings[0].getMessage(), warnings
+    stored = lenient.get_records_for_run(result.run_id).records
+    assert len(stored) == len(events)
+    lenient.dispose()
 
 
 def test_planned_check_rows_equal_the_stock_storage(

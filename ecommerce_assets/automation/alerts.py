@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
@@ -24,6 +25,9 @@ WEBHOOK_ENV = "ECOMMERCE_ALERT_WEBHOOK"
 ALERT_LOG_ENV = "ECOMMERCE_ALERT_LOG"
 ALERT_LOG_NAME = "alerts.jsonl"
 WEBHOOK_TIMEOUT_S = 5.0
+# The webhook time one sensor tick may spend on all its alerts (Dagster stops a tick after 60 s):
+# past it, alerts are still logged, marked as not sent, instead of stalling the tick.
+WEBHOOK_BUDGET_S = 20.0
 RUN_FAILURE_SENSOR = "run_failure_alert"
 CHECK_FAILURE_SENSOR = "check_failure_alert"
 ALERT_SENSOR_INTERVAL_S = 10
@@ -39,7 +43,8 @@ class Alert:
     job_name: str | None = None
     asset_key: str | None = None
     check_name: str | None = None
-    partition: str | None = None
+    partition: str | None = None  # the day, when the alert is about exactly one
+    partitions: list[str] = field(default_factory=list)  # every day it is about
     severity: str = "ERROR"
     details: dict[str, Any] = field(default_factory=dict)
     created_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -80,8 +85,14 @@ def post_json(url: str, payload: Mapping[str, Any], timeout_s: float = WEBHOOK_T
         return int(response.status)
 
 
-def send_alert(alert: Alert, log_path: Path, environ: Mapping[str, str] | None = None) -> Delivery:
-    """Record ``alert`` in the log, then POST it to the webhook if one is configured.
+def send_alert(
+    alert: Alert,
+    log_path: Path,
+    environ: Mapping[str, str] | None = None,
+    deadline: float | None = None,
+) -> Delivery:
+    """Record ``alert`` in the log, then POST it to the webhook if one is configured, giving up
+    at ``deadline`` (``time.monotonic()``; see ``send_alerts``).
 
     A webhook failure is reported in the returned ``Delivery`` (and the log), never raised: an
     unreachable alert endpoint must not make the alerting sensor itself fail forever.
@@ -90,9 +101,12 @@ def send_alert(alert: Alert, log_path: Path, environ: Mapping[str, str] | None =
     payload = alert.to_json()
     delivery = Delivery(log_path=log_path)
     url = (env.get(WEBHOOK_ENV) or "").strip()
-    if url:
+    left = WEBHOOK_TIMEOUT_S if deadline is None else deadline - time.monotonic()
+    if url and left <= 0:
+        delivery.webhook_error = "not sent: the tick's webhook time was spent on earlier alerts"
+    elif url:
         try:
-            delivery.webhook_status = post_json(url, payload)
+            delivery.webhook_status = post_json(url, payload, min(WEBHOOK_TIMEOUT_S, left))
         except (urllib.error.URLError, OSError, ValueError) as exc:
             delivery.webhook_error = f"{type(exc).__name__}: {exc}"
     record = {**payload, "webhook_status": delivery.webhook_status}
@@ -104,6 +118,24 @@ def send_alert(alert: Alert, log_path: Path, environ: Mapping[str, str] | None =
     return delivery
 
 
+def send_alerts(
+    alerts: list[Alert],
+    log_path: Path,
+    budget_s: float = WEBHOOK_BUDGET_S,
+    environ: Mapping[str, str] | None = None,
+) -> list[Delivery]:
+    """Send ``alerts`` one after another, the webhook's total time bounded by ``budget_s``:
+    every alert is logged; those left when the time is spent are logged as not sent.
+
+    Not Apprise or dagster-slack: the endpoint is one generic JSON webhook (Slack, Teams and most
+    incident tools accept one through an incoming-webhook or workflow URL), and the standard
+    library's client is enough for one POST with a timeout; neither library bounds a batch's total
+    time, which is what a sensor tick needs.
+    """
+    deadline = time.monotonic() + budget_s
+    return [send_alert(alert, log_path, environ, deadline) for alert in alerts]
+
+
 def read_alerts(log_path: Path) -> list[dict[str, Any]]:
     """Every alert recorded in ``log_path`` (oldest first); empty when there is none."""
     if not log_path.is_file():
@@ -113,8 +145,9 @@ def read_alerts(log_path: Path) -> list[dict[str, Any]]:
 
 
 def failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Alert]:
-    """An alert per check of ``run_id`` that failed with severity ERROR."""
-    alerts = []
+    """An alert per check of ``run_id`` that failed with severity ERROR, its failed days listed
+    (a range run evaluates a check once per day: one alert, not one per day)."""
+    failed: dict[tuple[str, str], list[Any]] = {}
     events = instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION)
     for entry in events:
         evaluation = entry.dagster_event.event_specific_data if entry.dagster_event else None
@@ -122,20 +155,26 @@ def failed_error_checks(instance: dg.DagsterInstance, run_id: str) -> list[Alert
             continue
         if evaluation.severity != dg.AssetCheckSeverity.ERROR:
             continue
-        asset = evaluation.asset_key.to_user_string()
+        key = (evaluation.asset_key.to_user_string(), evaluation.check_name)
+        failed.setdefault(key, []).append(evaluation)
+    alerts = []
+    for (asset, check), evaluations in failed.items():
+        first = evaluations[0]
+        days = sorted({p for e in evaluations if (p := getattr(e, "partition", None))})
+        shown = ", ".join(days[:10]) + (f" and {len(days) - 10} more" if len(days) > 10 else "")
         alerts.append(
             Alert(
                 kind="check_failure",
-                message=f"check {evaluation.check_name} on {asset} failed"
-                + (f": {evaluation.description}" if evaluation.description else ""),
+                message=f"check {check} on {asset} failed"
+                + (f" on {len(days)} day(s): {shown}" if days else "")
+                + (f": {first.description}" if first.description else ""),
                 run_id=run_id,
                 job_name=None,
                 asset_key=asset,
-                check_name=evaluation.check_name,
-                partition=getattr(evaluation, "partition", None),
-                details={
-                    k: getattr(v, "value", str(v)) for k, v in (evaluation.metadata or {}).items()
-                },
+                check_name=check,
+                partition=days[0] if len(days) == 1 else None,
+                partitions=days,
+                details={k: getattr(v, "value", str(v)) for k, v in (first.metadata or {}).items()},
             )
         )
     return alerts
@@ -184,9 +223,10 @@ def build_alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
             job_name=run.job_name,
             details={**_run_details(run), "step_errors": errors},
         )
-        for item in [alert, *failed_error_checks(context.instance, run.run_id)]:
+        alerts = [alert, *failed_error_checks(context.instance, run.run_id)]
+        for item in alerts:
             item.job_name = run.job_name
-            result = send_alert(item, log_path)
+        for item, result in zip(alerts, send_alerts(alerts, log_path), strict=True):
             context.log.info(f"alert recorded in {result.log_path}: {item.message}")
 
     @dg.run_status_sensor(
@@ -199,10 +239,12 @@ def build_alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
     def check_failure_alert(context: dg.RunStatusSensorContext) -> None:
         run = context.dagster_run
         log_path = alert_log_path(warehouse)
-        for item in failed_error_checks(context.instance, run.run_id):
+        alerts = failed_error_checks(context.instance, run.run_id)
+        for item in alerts:
             item.job_name = run.job_name
             item.details.update(_run_details(run))
-            send_alert(item, log_path)
+        send_alerts(alerts, log_path)
+        for item in alerts:
             context.log.info(f"alert recorded in {log_path}: {item.message}")
 
     return [run_failure_alert, check_failure_alert]

@@ -116,6 +116,7 @@ def build_deadline_sensor(
                 asset_key=DELIVERIES_ASSET.to_user_string(),
                 check_name=ARRIVAL_CHECK,
                 partition=new[0].isoformat() if len(new) == 1 else None,
+                partitions=[d.isoformat() for d in new],
                 severity="WARN",
                 details={"days": [d.isoformat() for d in new]},
             )
