@@ -13,9 +13,10 @@ source really delivers:
   location with that quarantine rule removed (``faulty_definitions.py``), so the row is staged
   and ``stg_users:dates_in_range`` (ERROR, blocking) fails that day.
 
-Before the daemon starts, ``landing_zone_sensor`` and ``automation_sensor`` are switched off: the
-first would request every delivered day on its first tick and the second would launch runs of
-its own, while this test wants only the range a user picks. The alert sensors stay on.
+Before the daemon starts, ``landing_zone_sensor``, ``automation_sensor`` and ``relink_sensor`` are
+switched off: the first would request every delivered day on its first tick and the others would
+launch runs of their own, while this test wants only the range a user picks. The alert sensors
+stay on.
 
 In the browser: **Lineage** → **Materialize all…** → days 2-3 of 4 → **Launch backfill** →
 **Runs** → **Backfills** → the backfill, watched until it is done; then the days' partitions,
@@ -41,7 +42,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ecommerce_assets.automation import AUTOMATION_SENSOR, LANDING_SENSOR
+from ecommerce_assets.automation import AUTOMATION_SENSOR, LANDING_SENSOR, RELINK_SENSOR
 from ecommerce_assets.generate import generate_landing_zone
 
 from .test_browser import (  # noqa: F401 (fixtures)
@@ -193,7 +194,7 @@ query {
 def stop_run_launching_sensors(server: Webserver) -> None:
     results = server.graphql(SENSORS)["sensorsOrError"]["results"]
     states = {s["name"]: s["sensorState"] for s in results}
-    for name in (LANDING_SENSOR, AUTOMATION_SENSOR):
+    for name in (LANDING_SENSOR, AUTOMATION_SENSOR, RELINK_SENSOR):
         result = server.graphql(STOP_SENSOR, {"id": states[name]["id"]})["stopSensor"]
         assert result.get("instigationState", {}).get("status") == "STOPPED", result
 

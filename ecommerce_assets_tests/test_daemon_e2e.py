@@ -35,7 +35,13 @@ import yaml
 from dagster._core.execution.backfill import BulkActionStatus
 from dagster._core.scheduler.instigation import InstigatorTick, InstigatorType, TickStatus
 
-from ecommerce_assets.automation import AUTOMATION_SENSOR, LANDING_SENSOR, TRIGGER_TAG, parse_cursor
+from ecommerce_assets.automation import (
+    AUTOMATION_SENSOR,
+    LANDING_SENSOR,
+    RELINK_SENSOR,
+    TRIGGER_TAG,
+    parse_cursor,
+)
 from ecommerce_assets.generate import generate_landing_zone, release_day
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +49,7 @@ DAEMON = Path(sys.executable).with_name("dagster-daemon")
 START = date(2024, 1, 1)
 SENSOR_INTERVAL_S = 2  # ECOMMERCE_SENSOR_INTERVAL: the landing sensor's minimum interval here
 POLL_S = SENSOR_INTERVAL_S / 2  # the instance is read twice per landing-sensor interval
-RUN_LAUNCHERS = (LANDING_SENSOR, AUTOMATION_SENSOR)  # the sensors that launch runs
+RUN_LAUNCHERS = (LANDING_SENSOR, AUTOMATION_SENSOR, RELINK_SENSOR)  # the sensors that launch runs
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 FAILED = FINISHED - {dg.DagsterRunStatus.SUCCESS}
 
@@ -342,10 +348,13 @@ def test_landing_sensor_cursor_survives_a_daemon_restart(tmp_path: Path) -> None
     assert len(requested) == 1 and len(requested[0]) == 1
     assert requested[0][0].startswith(f"{day2}..{day2}@")
     assert (final["deliveries"], final["newest"]) == (2, day2.isoformat())
-    # Day 2 carries day 1's late events: the automation sensor re-ran funnel day 1, only that.
+    # Day 2 carries day 1's late events: the automation sensor re-ran funnel day 1, only that,
+    # then published the analysts' copy again (it reads the funnel).
     automated = [r for r in snap.runs if r.tags.get("dagster/sensor_name") == AUTOMATION_SENSOR]
+    automated.sort(key=lambda r: created[r.run_id])
     assert [(r.asset_selection, r.tags.get("dagster/partition")) for r in automated] == [
-        ({dg.AssetKey("agg_conversion_funnel")}, day1.isoformat())
+        ({dg.AssetKey("agg_conversion_funnel")}, day1.isoformat()),
+        ({dg.AssetKey("analytics_copy")}, None),
     ]
     assert len(snap.runs) == len(runs) + len(automated)
     assert {r.status for r in snap.runs} == {dg.DagsterRunStatus.SUCCESS}

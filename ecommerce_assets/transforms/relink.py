@@ -107,9 +107,9 @@ def _reads(link: Link) -> set[str]:
 
 
 def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
-    rows = con.execute(
-        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-        "WHERE database_name = current_database()"
+    rows = con.execute(  # information_schema: what a DuckLake lake answers too (report.py)
+        "SELECT table_schema || '.' || table_name FROM information_schema.tables "
+        "WHERE table_catalog = current_database()"
     ).fetchall()
     return {name for (name,) in rows}
 
