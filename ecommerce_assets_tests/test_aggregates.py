@@ -335,14 +335,18 @@ def test_customer_lifetime_rfm_and_exact_halves() -> None:
     assert out.loc[2, "ltv_estimate"] == Decimal("40.10")
 
 
-def test_daily_sales_average_rounds_half_up() -> None:
+def test_daily_sales_average_rounds_half_up_and_days_without_orders_have_no_row() -> None:
     rows = [
         (1, 1, "2024-05-01 10:00:00", "delivered", 100.00, "2024-05-01"),
         (2, 2, "2024-05-01 11:00:00", "shipped", 0.05, "2024-05-01"),
         (3, 3, "2024-05-01 12:00:00", "cancelled", 7.00, "2024-05-01"),
+        (4, 4, "2024-05-03 09:00:00", "cancelled", 9.00, "2024-05-03"),
     ]
-    out = build_agg_daily_sales(_orders(rows), [date(2024, 5, 1), date(2024, 5, 2)])
-    first, empty = out.iloc[0], out.iloc[1]
+    days = [date(2024, 5, 1), date(2024, 5, 2), date(2024, 5, 3), date(2024, 5, 4)]
+    out = build_agg_daily_sales(_orders(rows), days)
+    # 2 May and 4 May have no orders (not delivered, refused, not yet arrived): no row, not zeros.
+    assert list(out["business_date"]) == [date(2024, 5, 1), date(2024, 5, 3)]
+    first, cancelled = out.iloc[0], out.iloc[1]
     assert (first["orders"], first["cancelled_orders"], first["net_revenue"]) == (
         3,
         1,
@@ -350,5 +354,6 @@ def test_daily_sales_average_rounds_half_up() -> None:
     )
     assert first["average_order_value"] == Decimal("50.03") and first["new_customers"] == 2
     assert first["cancellation_rate"] == pytest.approx(1 / 3)
-    assert empty["orders"] == 0 and pd.isna(empty["average_order_value"])
-    assert pd.isna(empty["cancellation_rate"])
+    # Only a cancelled order: no revenue, so no average; everything cancelled.
+    assert cancelled["orders"] == 1 and pd.isna(cancelled["average_order_value"])
+    assert cancelled["net_revenue"] == Decimal("0.00") and cancelled["cancellation_rate"] == 1.0

@@ -249,9 +249,15 @@ def test_dimensions_and_lifetime_aggregates_ran_once_after_the_days_they_read(
     for asset in ONCE:
         runs = [r for r in done.runs if asset in assets_of(r)]
         assert len(runs) == 1, (asset, [assets_of(r) for r in runs])
-    dims = next(r for r in done.runs if "dim_users" in assets_of(r))
-    staged = [r for r in done.runs if "stg_users" in assets_of(r)]
-    assert staged and all(r["endTime"] <= dims["startTime"] for r in staged)
+    # Each staged-reading dimension after every run that staged what it reads.
+    for dim, reads in (
+        ("dim_users", "stg_users"),
+        ("dim_products", "stg_products"),
+        ("dim_date", "stg_load_audit"),
+    ):
+        run = next(r for r in done.runs if dim in assets_of(r))
+        staged = [r for r in done.runs if reads in assets_of(r)]
+        assert staged and all(r["endTime"] <= run["startTime"] for r in staged), dim
 
 
 def test_every_table_equals_the_single_run_file_build(
@@ -259,15 +265,12 @@ def test_every_table_equals_the_single_run_file_build(
 ) -> None:
     """What the backfill targeted, built into a DuckDB file in one run: the same rows everywhere.
 
-    Dagster's backfill targets what the chosen days reach downstream: every day of
-    agg_daily_sales (each reads all of fact_orders), day 6 included, which a single run of days
-    1-5 does not build; the reference builds it too."""
+    Dagster's backfill also targets every calendar day of agg_daily_sales (each reads all of
+    fact_orders), to yesterday; the days without orders have no row (as in the reference)."""
     project, _ = backfill
     warehouse = tmp_path / "warehouse.duckdb"
     defs = build_definitions(Settings(landing_dir=project.landing, warehouse=warehouse))
     assert materialize_days(defs, START, START + timedelta(days=BACKFILLED - 1)).success
-    rest = START + timedelta(days=BACKFILLED)
-    assert materialize_days(defs, rest, rest, selection="key:agg_daily_sales").success
     assert differences(project.lake, warehouse) == {}
 
 

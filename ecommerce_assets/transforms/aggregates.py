@@ -78,8 +78,12 @@ def _orders_view(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def build_agg_daily_sales(fact_orders: Relation, days: list[date]) -> pd.DataFrame:
-    """One row per business date in ``days``. ``fact_orders`` must hold every order up to the
-    last of ``days`` (new vs returning customers look at the whole history)."""
+    """One row per business date in ``days`` that has orders. ``fact_orders`` must hold every
+    order up to the last of ``days`` (new vs returning customers look at the whole history).
+
+    A day without orders has no row, not a row of zeros: such a day is one not delivered (yet),
+    refused, or outside the deliveries, and zeros would tell analysts it sold nothing. (A backfill
+    targets every calendar day of this asset, since each reads all of fact_orders.)"""
     with _con({"fact_orders": fact_orders, "days": _days_frame(days)}) as con:
         _orders_view(con)
         df = fetch_frame(
@@ -123,7 +127,7 @@ def build_agg_daily_sales(fact_orders: Relation, days: list[date]) -> pd.DataFra
                 coalesce(unique_customers - new_customers, 0) AS returning_customers,
                 CASE WHEN orders > 0 THEN cancelled_orders / orders END AS cancellation_rate,
                 CASE WHEN orders > 0 THEN returned_orders / orders END AS return_rate
-            FROM days_df AS d LEFT JOIN daily AS s ON s.business_date = CAST(d.d AS DATE)
+            FROM days_df AS d JOIN daily AS s ON s.business_date = CAST(d.d AS DATE)
             ORDER BY 1
             """,
         )
@@ -277,7 +281,7 @@ def build_agg_conversion_funnel(fact_events: Relation, days: list[date]) -> pd.D
                     coalesce(checkout_sessions, 0) AS checkout_sessions,
                     coalesce(purchase_sessions, 0) AS purchase_sessions,
                     coalesce(late_events, 0) AS late_events
-                FROM days_df AS d LEFT JOIN daily AS s ON s.business_date = CAST(d.d AS DATE)
+                FROM days_df AS d JOIN daily AS s ON s.business_date = CAST(d.d AS DATE)
             )
             SELECT business_date, date_key, sessions, product_view_sessions,
                 add_to_cart_sessions, checkout_sessions, purchase_sessions,
