@@ -359,6 +359,42 @@ def test_a_row_re_sent_in_a_later_delivery_is_a_duplicate_of_the_earlier_one() -
     assert int(alone.audit["exact_duplicates"].sum()) == 1
 
 
+def test_an_order_line_re_sent_changed_loses_to_the_line_its_own_day_staged() -> None:
+    """Day 1 staged line 7 of order 1. Day 2 re-sends line 7 with other content under order 2
+    (staged on day 2). Staged alone (a daily run), day 2 must judge day 1's line with day 1's
+    orders: it was staged, so it wins and day 2's line is a ``duplicate_key`` (it used to count
+    as an orphan without its orders, win nothing, and the line was staged twice). An earlier
+    line that was an orphan in its own day still wins nothing: its re-send is staged."""
+    nxt = "2024-03-11"
+
+    def line(lid: str, oid: str, quantity: str = "1") -> dict:
+        return {"order_item_id": lid, "order_id": oid, "product_id": "5",
+                "quantity": quantity, "unit_price": "9.99", "discount": "0"}  # fmt: skip
+
+    orders1 = stage_table(ORDERS, raw_frame(ORDERS, [order(order_id="1")])).staged
+    orders2 = stage_table(
+        ORDERS, raw_frame(ORDERS, [order(order_id="2", order_ts=f"{nxt} 10:00:00")], day=nxt)
+    ).staged
+    day1 = raw_frame(ORDER_ITEMS, [line("7", "1"), line("8", "9")])  # 8: orphan on day 1
+    day2 = raw_frame(ORDER_ITEMS, [line("7", "2", quantity="3"), line("8", "2")], day=nxt)
+    first = stage_table(ORDER_ITEMS, day1, orders1)
+    assert reasons(first) == [(3, "orphan_line")]
+
+    alone = stage_table(ORDER_ITEMS, day2, orders2, history=day1, prior_orders=orders1)
+    assert reasons(alone) == [(2, "duplicate_key")]
+    assert alone.staged["order_item_id"].tolist() == [8]
+    # Both days in one run decide the same.
+    both = stage_table(
+        ORDER_ITEMS, pd.concat([day1, day2], ignore_index=True), pd.concat([orders1, orders2])
+    )
+    assert [(str(d)[:10], n, r) for d, n, r in zip(
+        both.quarantine["delivery_date"], both.quarantine["line_number"],
+        both.quarantine["reason"], strict=True)] == [
+        (DAY, 3, "orphan_line"),
+        (nxt, 2, "duplicate_key"),
+    ]  # fmt: skip
+
+
 def test_a_late_user_version_is_a_version() -> None:
     """A version whose ``updated_at`` precedes its delivery day (a late change) is staged like
     any other; only one after the delivery day is a future timestamp."""

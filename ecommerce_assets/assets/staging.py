@@ -163,7 +163,11 @@ def _stage_in_chunks(
         # a row re-sent today is recognised whichever day first delivered it.
         history = replace(raw, start=_EPOCH, end=min(days))
         result = stage_table(
-            spec, raw.narrow(days), orders.narrow(days) if orders else None, history
+            spec,
+            raw.narrow(days),
+            orders.narrow(days) if orders else None,
+            history,
+            replace(orders, start=_EPOCH, end=min(days)) if orders else None,
         )
         quarantines.append(result.quarantine)
         audits.append(result.audit)

@@ -226,10 +226,14 @@ def stage_table(
     raw: Relation,
     staged_orders: Relation | None = None,
     history: Relation | None = None,
+    prior_orders: Relation | None = None,
 ) -> StageResult:
     """Classify and type every row of one raw table. ``staged_orders`` is needed for order lines
     (their orders staged in the same delivery); ``history``: the raw rows of earlier deliveries,
-    so that a row re-sent in a later delivery is recognised; all are frames or warehouse slices."""
+    so that a row re-sent in a later delivery is recognised; ``prior_orders``: the staged orders
+    of those earlier deliveries, so that an earlier order line is judged with its own day's
+    orders (else it would count as an orphan and win nothing, and a changed re-send of it would
+    be staged twice); all are frames or warehouse slices."""
     with_orders = spec.name == "order_items"
     empty_keys = pd.DataFrame(
         {"delivery_date": pd.Series([], dtype="datetime64[ns]"), "order_id": []}
@@ -239,12 +243,9 @@ def stage_table(
         inputs["staged_orders"] = staged_orders if staged_orders is not None else empty_keys
     if history is not None:
         inputs["history"] = history
+    if with_orders and history is not None and prior_orders is not None:
+        inputs["prior_orders"] = prior_orders
     with sql_inputs(inputs) as con:
-        if with_orders:
-            con.execute(
-                "CREATE TEMP TABLE order_keys AS SELECT DISTINCT CAST(delivery_date AS DATE) "
-                "AS delivery_date, CAST(order_id AS BIGINT) AS order_id FROM staged_orders"
-            )
         if history is not None:
             # Only the earlier rows sharing a key with these days: a semi-join on the key.
             con.execute(
@@ -252,6 +253,22 @@ def stage_table(
                 f"NULL AND {_key_sql(spec, 'h')} IN (SELECT {_key_sql(spec, 'r')} FROM raw AS r "
                 "WHERE r.parse_error IS NULL)"
             )
+        if with_orders:
+            con.execute(
+                "CREATE TEMP TABLE order_keys AS SELECT DISTINCT CAST(delivery_date AS DATE) "
+                "AS delivery_date, CAST(order_id AS BIGINT) AS order_id FROM staged_orders"
+            )
+            if "prior_orders" in inputs:
+                # The earlier lines' own days' orders: read only for the days and orders those
+                # lines name (rare: re-sent lines), not the whole history of staged orders.
+                con.execute(
+                    "INSERT INTO order_keys SELECT DISTINCT CAST(o.delivery_date AS DATE), "
+                    "CAST(o.order_id AS BIGINT) FROM prior_orders AS o "
+                    "WHERE CAST(o.delivery_date AS DATE) IN "
+                    "(SELECT DISTINCT CAST(delivery_date AS DATE) FROM prior) "
+                    "AND CAST(o.order_id AS BIGINT) IN "
+                    "(SELECT TRY_CAST(trim(p.order_id) AS BIGINT) FROM prior AS p)"
+                )
         classify = stage_sql(spec, with_orders, with_prior=history is not None)
         con.execute(f"CREATE TEMP TABLE classified AS {classify}")
         staged_cols = ", ".join(
