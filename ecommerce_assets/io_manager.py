@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import dagster as dg
@@ -18,6 +19,7 @@ import pyarrow.compute as pc
 
 from .blocking import refuse_failed_upstream
 from .dagster_internals import add_partition_metadata
+from .lake import catalog_lock
 from .resources import Warehouse
 from .slices import DailyFrames, WarehouseSlice
 from .warehouse import WarehouseLockedError, connect, fetch_frame, is_lake, quote_ident
@@ -143,6 +145,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                 partition,
                 on_chunk=seen,
                 staged=is_lake(self.database),
+                ddl_lock=partial(catalog_lock, self.database) if is_lake(self.database) else None,
             )
             total = con.execute(
                 f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}"

@@ -138,6 +138,42 @@ def _attach(con: duckdb.DuckDBPyConnection, uri: str) -> None:
     con.execute(f"ATTACH '{_literal(uri)}' AS {CATALOG} (DATA_PATH '{_literal(path)}')")
 
 
+# The advisory lock (in the catalog's PostgreSQL database) under which a table or schema is created
+# or altered: a fixed key, the same in every process writing the lake.
+DDL_LOCK_KEY = 0x65636F6D  # "ecom"
+_PG_CATALOG = LAKE_PREFIX + "postgres:"
+
+
+@contextmanager
+def catalog_lock(uri: str) -> Iterator[None]:
+    """Hold the lake's DDL lock: no other process creates or alters a table meanwhile.
+
+    Why: the DuckLake built for DuckDB 1.4 checks a commit for conflicts inside a PostgreSQL
+    transaction at REPEATABLE READ, which cannot see a commit that lands during it, so two
+    processes creating the same schema or table at the same instant can both commit
+    (duckdb/ducklake#1094, fixed upstream only after 1.4: #1341): two tables of one name, one
+    of which no reader sees (its rows lost). Data writes of different days never conflict
+    logically and are left concurrent; the DDL before them is serialized here. A session-level
+    advisory lock in the catalog's database, released when its connection closes (a killed
+    process releases it too). A catalog that is not in PostgreSQL has one writing process: no lock.
+    """
+    if not uri.startswith(_PG_CATALOG):
+        yield
+        return
+    import psycopg2  # the lake extra's driver (dagster-postgres depends on it)
+
+    # The catalog's libpq connection string, as DuckDB's postgres extension reads it (PG* variables
+    # such as PGPASSWORD apply to both).
+    con = psycopg2.connect(uri[len(_PG_CATALOG) :])
+    try:
+        con.autocommit = True
+        with con.cursor() as cur:
+            cur.execute("SELECT pg_advisory_lock(%s)", [DDL_LOCK_KEY])
+        yield
+    finally:
+        con.close()
+
+
 @contextmanager
 def lake_connection(uri: str, memory_limit: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection to the lake whose default catalog is the lake (closed at the end)."""

@@ -20,7 +20,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable, Iterable
-from contextlib import suppress
+from contextlib import AbstractContextManager, suppress
 from typing import Any
 
 import duckdb
@@ -106,6 +106,7 @@ def write_chunks(
     on_chunk: Any = None,
     *,
     staged: bool = False,
+    ddl_lock: Callable[[], AbstractContextManager] | None = None,
 ) -> int:
     """``write_slice`` for a slice produced in chunks: still one transaction for the whole slice.
 
@@ -113,11 +114,14 @@ def write_chunks(
     chunk fails (an error in the code producing it, validation, an undeclared column, a row outside
     the window), everything rolls back and the previous content stays. ``on_chunk(frame)`` is
     called after each chunk is inserted. Returns the rows written. ``staged``: the lake's way,
-    chunks staged locally and the transaction retried on a conflict (``write_staged``).
+    chunks staged locally and the transaction retried on a conflict, DDL under ``ddl_lock``
+    (``write_staged``).
     """
     partition = as_slice(partition)
     if staged:
-        return write_staged(con, schema, table, chunks, columns, partition, on_chunk)
+        return write_staged(
+            con, schema, table, chunks, columns, partition, on_chunk, ddl_lock=ddl_lock
+        )
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
     written = 0
     began = False
@@ -208,6 +212,25 @@ def _prepare(
     partition: DaySlice | None,
 ) -> None:
     """Inside the transaction: create or evolve the table, then delete the slice."""
+    _create_or_evolve(con, schema, table, columns)
+    fq = f"{quote_ident(schema)}.{quote_ident(table)}"
+    if partition is not None:
+        col = quote_ident(partition.column)
+        for start, end in partition.ranges():
+            con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
+    else:
+        con.execute(f"DELETE FROM {fq}")
+
+
+def _needs_ddl(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: Columns) -> bool:
+    existing = _table_columns(con, schema, table)
+    return not existing or any(name not in existing for name, _, _ in columns)
+
+
+def _create_or_evolve(
+    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: Columns
+) -> None:
+    """Create the table, or add the columns it lacks (a type change is refused)."""
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
     con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     existing = _table_columns(con, schema, table)
@@ -225,12 +248,6 @@ def _prepare(
                     "compatible change: migrate the table (or drop it to rebuild) first. "
                     "Nothing was written."
                 )
-    if partition is not None:
-        col = quote_ident(partition.column)
-        for start, end in partition.ranges():
-            con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
-    else:
-        con.execute(f"DELETE FROM {fq}")
 
 
 def _on_chunk(con: duckdb.DuckDBPyConnection, chunk: pyarrow.Table, sql: str) -> list[tuple]:
@@ -291,6 +308,7 @@ def write_staged(
     partition: SliceLike | None = None,
     on_chunk: Callable[[pd.DataFrame], object] | None = None,
     attempts: int = CONFLICT_ATTEMPTS,
+    ddl_lock: Callable[[], AbstractContextManager] | None = None,
 ) -> int:
     """``write_chunks`` for a warehouse with concurrent writers: stage, then commit with retries.
 
@@ -299,7 +317,8 @@ def write_staged(
     ``BEGIN; prepare; DELETE slice; INSERT FROM staged; COMMIT``; a commit that conflicts with
     another writer's is rolled back and retried from the staged rows with jittered exponential
     backoff, up to ``attempts`` times, then fails naming the table and slice. Nothing is
-    committed unless everything is.
+    committed unless everything is. ``ddl_lock``: held while the table is created or altered, in
+    a transaction of its own before the data's (``lake.catalog_lock``).
     """
     partition = as_slice(partition)
     stage = quote_ident(f"__ecommerce_stage_{uuid.uuid4().hex}")
@@ -326,9 +345,31 @@ def write_staged(
             del df
         if columns is None:  # no chunk at all and nothing declared: nothing to write
             return 0
-        _commit_with_retries(
-            con, schema, table, columns, partition, stage, staged_columns, attempts
-        )
+        fq = f"{quote_ident(schema)}.{quote_ident(table)}"
+
+        def replace_slice() -> None:
+            _prepare(con, schema, table, columns, partition)
+            if staged_columns:
+                present = set(staged_columns)
+                selects = ", ".join(
+                    quote_ident(n) if n in present else f"CAST(NULL AS {t}) AS {quote_ident(n)}"
+                    for n, t in _table_columns(con, schema, table).items()
+                )
+                con.execute(f"INSERT INTO {fq} SELECT {selects} FROM temp.{stage}")
+
+        if ddl_lock is not None and _needs_ddl(con, schema, table, columns):
+            # Created or altered alone, under the lake's DDL lock (lake.catalog_lock: why).
+            with ddl_lock():
+                _commit_with_retries(
+                    con,
+                    schema,
+                    table,
+                    "its definition",
+                    lambda: _create_or_evolve(con, schema, table, columns),
+                    attempts,
+                )
+        what = partition.label() if partition else "the table"
+        _commit_with_retries(con, schema, table, what, replace_slice, attempts)
         return written
     finally:
         with suppress(duckdb.Error):
@@ -340,24 +381,15 @@ def _commit_with_retries(
     con: duckdb.DuckDBPyConnection,
     schema: str,
     table: str,
-    columns: Columns,
-    partition: DaySlice | None,
-    stage: str,
-    staged_columns: list[str],
+    what: str,
+    body: Callable[[], None],
     attempts: int,
 ) -> None:
-    fq = f"{quote_ident(schema)}.{quote_ident(table)}"
+    """``BEGIN; body(); COMMIT``, rolled back and retried (jittered backoff) on a lake conflict."""
     for attempt in range(1, attempts + 1):
         try:
             con.execute("BEGIN TRANSACTION")
-            _prepare(con, schema, table, columns, partition)
-            if staged_columns:
-                present = set(staged_columns)
-                selects = ", ".join(
-                    quote_ident(n) if n in present else f"CAST(NULL AS {t}) AS {quote_ident(n)}"
-                    for n, t in _table_columns(con, schema, table).items()
-                )
-                con.execute(f"INSERT INTO {fq} SELECT {selects} FROM temp.{stage}")
+            body()
             con.execute("COMMIT")
             return
         except BaseException as exc:
@@ -367,7 +399,6 @@ def _commit_with_retries(
             if not isinstance(exc, duckdb.Error) or not _is_conflict(exc):
                 raise
             if attempt == attempts:
-                what = partition.label() if partition else "the table"
                 raise WarehouseConflictError(
                     f"{schema}.{table}: writing {what} conflicted with concurrent writers "
                     f"{attempts} times (last: {str(exc).splitlines()[-1]}). Nothing of this write "

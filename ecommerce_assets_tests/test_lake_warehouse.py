@@ -5,7 +5,8 @@
 - two runs of different days writing the lake at the same time both land;
 - a commit that conflicts with another writer's is retried from the staged rows, and after the
   last attempt fails naming the table, nothing of it committed;
-- a run killed in the middle of its write leaves the lake as it was.
+- a run killed in the middle of its write leaves the lake as it was;
+- a table is created under the lake's DDL lock; data writes do not take it.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from datetime import date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from ecommerce_assets import writes
+from ecommerce_assets import lake, writes
 from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
@@ -236,11 +239,48 @@ def test_a_write_that_keeps_conflicting_fails_clearly_and_commits_nothing(
         assert content(uri) == [(D1, last, 4), (D2, 1, 5), (D3, 1, 5)]
 
 
+def test_a_table_is_created_under_the_lakes_ddl_lock_and_data_writes_do_not_wait(
+    tmp_path: Path,
+) -> None:
+    """Creating a table waits for ``lake.catalog_lock`` (two processes creating one table at once
+    could both commit on this DuckLake: lake.py says why); writing days of an existing table
+    does not take it."""
+    with fresh_lake(tmp_path / "lake") as uri:
+        lock = partial(lake.catalog_lock, uri)
+
+        def create() -> None:
+            with connect(uri) as con:
+                write_chunks(con, "s", "t", [frame(D1, 2, 1)], COLUMNS, window(D1, D1),
+                             staged=True, ddl_lock=lock)  # fmt: skip
+
+        with lock():  # another process's DDL in progress
+            creator = threading.Thread(target=create)
+            creator.start()
+            creator.join(timeout=3.0)
+            assert creator.is_alive()  # waiting for the lock
+            assert "s.t" not in tables(uri)
+        creator.join(timeout=60)
+        assert not creator.is_alive()
+        assert content(uri) == [(D1, 1, 2)]
+
+        def write_day_2() -> None:
+            with connect(uri) as con:
+                write_chunks(con, "s", "t", [frame(D2, 3, 2)], COLUMNS, window(D2, D2),
+                             staged=True, ddl_lock=lock)  # fmt: skip
+
+        with lock():  # the table exists: no DDL, so no wait
+            writer = threading.Thread(target=write_day_2)
+            writer.start()
+            writer.join(timeout=60)
+            assert not writer.is_alive()
+        assert content(uri) == [(D1, 1, 2), (D2, 2, 3)]
+
+
 KILLED_WRITER = """
 import sys, time
 from datetime import datetime
 import pandas as pd
-from ecommerce_assets import writes
+from ecommerce_assets import lake, writes
 from ecommerce_assets.warehouse import connect
 
 uri = sys.argv[1]
