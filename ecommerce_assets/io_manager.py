@@ -21,7 +21,7 @@ from .blocking import refuse_failed_upstream
 from .dagster_internals import add_partition_metadata
 from .lake import catalog_lock
 from .resources import Warehouse
-from .slices import DailyFrames, WarehouseSlice
+from .slices import DailyFrames, KeyedFrame, WarehouseSlice
 from .warehouse import WarehouseLockedError, connect, fetch_frame, is_lake, quote_ident
 from .writes import (
     DaySlice,
@@ -108,7 +108,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
         return str(metadata.get(SCHEMA_KEY, "public")), asset_key.path[-1]
 
     def handle_output(
-        self, context: dg.OutputContext, obj: pd.DataFrame | DailyFrames | None
+        self, context: dg.OutputContext, obj: pd.DataFrame | DailyFrames | KeyedFrame | None
     ) -> None:
         if obj is None:
             return
@@ -123,6 +123,9 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                 *_window(context),
                 days=tuple(sorted(days)) if days is not None else None,
             )
+        key_set = None
+        if isinstance(obj, KeyedFrame):  # only these keys' rows are replaced
+            key_set, obj = (obj.key, obj.keys), obj.frame
         frames = _frames(obj) if isinstance(obj, DailyFrames) else [obj]
         per_day: dict[str, int] = {}
         last: list[str] = []
@@ -146,6 +149,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                 on_chunk=seen,
                 staged=is_lake(self.database),
                 ddl_lock=partial(catalog_lock, self.database) if is_lake(self.database) else None,
+                keys=key_set,
             )
             total = con.execute(
                 f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}"

@@ -220,6 +220,21 @@ def _memory_connection() -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 @dataclass
+class KeyedFrame:
+    """An unpartitioned output that replaces only the rows of some business keys.
+
+    ``frame`` holds every row of those ``keys`` (column ``key``); the write deletes the table's
+    rows of ``keys`` and inserts ``frame`` in one transaction, leaving every other key as it was.
+    What an SCD2 dimension updated from a day's changes writes (``assets/dimensions.py``), so a
+    day costs its keys, not the table.
+    """
+
+    frame: pd.DataFrame
+    key: str
+    keys: Sequence[int]
+
+
+@dataclass
 class DailyFrames:
     """A partitioned output as (days, frame) chunks, produced lazily while it is written.
 

@@ -19,7 +19,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, suppress
 from typing import Any
 
@@ -31,6 +31,8 @@ from .slices import DaySlice, SliceLike, as_slice
 from .warehouse import finish_pending, quote_ident
 
 Columns = list[tuple[str, str, bool]]
+# A write that replaces the rows of some business keys: (key column, keys).
+KeySet = tuple[str, Sequence[int]]
 
 
 # A lake commit that conflicted with another writer's is retried this many times in all, waiting
@@ -107,20 +109,22 @@ def write_chunks(
     *,
     staged: bool = False,
     ddl_lock: Callable[[], AbstractContextManager] | None = None,
+    keys: KeySet | None = None,
 ) -> int:
     """``write_slice`` for a slice produced in chunks: still one transaction for the whole slice.
 
     ``BEGIN; [CREATE|ALTER ADD COLUMN]; DELETE slice; INSERT chunk (by name)...; COMMIT``: if any
     chunk fails (an error in the code producing it, validation, an undeclared column, a row outside
     the window), everything rolls back and the previous content stays. ``on_chunk(frame)`` is
-    called after each chunk is inserted. Returns the rows written. ``staged``: the lake's way,
+    called after each chunk is inserted. Returns the rows written. ``keys``: replace only the rows
+    of those business keys (``slices.KeyedFrame``), not the slice. ``staged``: the lake's way,
     chunks staged locally and the transaction retried on a conflict, DDL under ``ddl_lock``
     (``write_staged``).
     """
     partition = as_slice(partition)
     if staged:
         return write_staged(
-            con, schema, table, chunks, columns, partition, on_chunk, ddl_lock=ddl_lock
+            con, schema, table, chunks, columns, partition, on_chunk, ddl_lock=ddl_lock, keys=keys
         )
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
     written = 0
@@ -131,7 +135,7 @@ def write_chunks(
             if not began:
                 con.execute("BEGIN TRANSACTION")
                 began = True
-                _prepare(con, schema, table, columns, partition)
+                _prepare(con, schema, table, columns, partition, keys)
                 in_table = _table_columns(con, schema, table)
             if len(df):
                 # By name: every column of the table in its order, NULL where the chunk lacks it.
@@ -154,7 +158,7 @@ def write_chunks(
                 return 0
             con.execute("BEGIN TRANSACTION")
             began = True
-            _prepare(con, schema, table, columns, partition)
+            _prepare(con, schema, table, columns, partition, keys)
         con.execute("COMMIT")
     except BaseException:
         if began:
@@ -210,11 +214,19 @@ def _prepare(
     table: str,
     columns: list[tuple[str, str, bool]],
     partition: DaySlice | None,
+    keys: KeySet | None = None,
 ) -> None:
-    """Inside the transaction: create or evolve the table, then delete the slice."""
+    """Inside the transaction: create or evolve the table, then delete the slice (the rows of
+    ``keys`` when given: ``KeyedFrame``)."""
     _create_or_evolve(con, schema, table, columns)
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
-    if partition is not None:
+    if keys is not None:
+        column, values = keys
+        con.execute(
+            f"DELETE FROM {fq} WHERE {quote_ident(column)} IN (SELECT unnest(?::BIGINT[]))",
+            [[int(v) for v in values]],
+        )
+    elif partition is not None:
         col = quote_ident(partition.column)
         for start, end in partition.ranges():
             con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
@@ -309,6 +321,7 @@ def write_staged(
     on_chunk: Callable[[pd.DataFrame], object] | None = None,
     attempts: int = CONFLICT_ATTEMPTS,
     ddl_lock: Callable[[], AbstractContextManager] | None = None,
+    keys: KeySet | None = None,
 ) -> int:
     """``write_chunks`` for a warehouse with concurrent writers: stage, then commit with retries.
 
@@ -348,7 +361,7 @@ def write_staged(
         fq = f"{quote_ident(schema)}.{quote_ident(table)}"
 
         def replace_slice() -> None:
-            _prepare(con, schema, table, columns, partition)
+            _prepare(con, schema, table, columns, partition, keys)
             if staged_columns:
                 present = set(staged_columns)
                 selects = ", ".join(

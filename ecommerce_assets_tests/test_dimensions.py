@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pandas as pd
 import pytest
@@ -95,6 +96,24 @@ def test_keys_stable_when_a_later_delivery_adds_versions() -> None:
     new = after.set_index(["user_id", "valid_from"])["user_sk"]
     assert set(old.index) <= set(new.index)
     assert all(new[k] == old[k] for k in old.index)
+
+
+def test_a_build_for_some_keys_is_those_keys_rows_of_the_whole_build() -> None:
+    """What a day's update writes (KeyedFrame): the versions of the keys it names, computed from
+    all their staged rows (here a late row of user 1 between two versions), no unknown member."""
+    late = (1, "Ann", "ann@x.io", "Bonn", "2024-01-02 09:00:00", "2024-01-05")
+    rows = users_frame([*USERS, late])
+    whole = build_dim_users(rows)
+    some = build_dim_users(rows, keys=pd.DataFrame({"key": [1]}))
+    expected = whole[whole["user_id"] == 1].reset_index(drop=True)
+    pd.testing.assert_frame_equal(some.reset_index(drop=True), expected)
+    assert list(some["city"]) == ["Berlin", "Bonn", "Hamburg"]
+    products = build_dim_products(products_frame(), keys=pd.DataFrame({"key": [10, 12]}))
+    full = build_dim_products(products_frame())
+    pd.testing.assert_frame_equal(
+        products.reset_index(drop=True),
+        full[full["product_id"].isin([10, 12])].reset_index(drop=True),
+    )
 
 
 def products_frame() -> pd.DataFrame:
@@ -260,3 +279,47 @@ def test_keys_stable_across_rebuild_and_added_delivery(landing: Path, tmp_path: 
             "SELECT count(DISTINCT delivery_date) FROM marts.fact_order_items"
         ).fetchone()
     assert stale == (0, 0) and loaded == (6,)
+
+
+def _update(instance: dg.DagsterInstance, table: str) -> tuple[str, int]:
+    event = instance.get_latest_materialization_event(dg.AssetKey(table))
+    meta = event.asset_materialization.metadata
+    return meta["update"].value, meta["updated_keys"].value
+
+
+def _rows(warehouse: Path, table: str) -> list[tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(f"SELECT * FROM marts.{table} ORDER BY ALL").fetchall()
+
+
+def test_a_new_day_updates_its_keys_and_a_restaged_day_rebuilds(
+    landing: Path, tmp_path: Path
+) -> None:
+    """Issue 26: after the first build, a day's run recomputes only the keys the day staged
+    (counted independently from stg_users) and the table equals a build from scratch; a day
+    staged again makes the next build a rebuild, with the same result."""
+    warehouse, reference = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
+    _build(landing, 6, reference)  # one run, its own instance: the table from scratch
+    day6, day3 = START + timedelta(days=5), START + timedelta(days=2)
+    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    with dg.instance_for_test() as instance:
+        assert materialize_days(defs, START, day6 - timedelta(days=1), instance=instance).success
+        assert _update(instance, "dim_users") == ("rebuilt: the table is not in the warehouse", -1)
+        assert materialize_days(defs, day6, day6, instance=instance).success
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            (users,) = con.execute(
+                "SELECT count(DISTINCT user_id) FROM staging.stg_users WHERE delivery_date = ?",
+                [day6],
+            ).fetchone()
+        assert users == 13  # the seed's sixth day (see the fixture)
+        assert _update(instance, "dim_users") == (
+            "updated: the keys of 1 day(s) staged since the last build",
+            users,
+        )
+        assert _update(instance, "dim_products")[1] == 1
+        for table in DIMS:
+            assert _rows(warehouse, table) == _rows(reference, table), table
+        assert materialize_days(defs, day3, day3, instance=instance).success
+        assert _update(instance, "dim_users") == (f"rebuilt: {day3} was staged again", -1)
+        for table in DIMS:
+            assert _rows(warehouse, table) == _rows(reference, table), table

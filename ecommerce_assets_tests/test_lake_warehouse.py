@@ -177,8 +177,8 @@ def with_rival_commits(
     rivals: list[int] = []
     waits: list[float] = []
 
-    def racing(con, schema, table, columns, partition):
-        prepare(con, schema, table, columns, partition)
+    def racing(con, schema, table, columns, partition, keys=None):
+        prepare(con, schema, table, columns, partition, keys)
         if len(rivals) < times:
             rivals.append(len(rivals) + 1)
             with connect(uri) as other:

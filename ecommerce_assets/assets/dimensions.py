@@ -1,29 +1,36 @@
 """Dimensions (schema ``marts``): calendar, payment methods, SCD2 users and products.
 
-Unpartitioned: each SCD2 dimension is rebuilt from every staged delivery (the default
-all-partitions mapping), versions ordered by ``updated_at`` whatever day delivered them, and its
-surrogate keys are deterministic, so a rebuild never moves the key of an unchanged version
-(``transforms/dimensions.py``). A version that arrives late re-splits history; the loaded fact
-days whose links that changes are named in the materialization's ``relink_days``
-(``transforms/relink.py``), and the relink sensor and the build re-run their facts.
+Unpartitioned: each SCD2 dimension reads every staged delivery (the default all-partitions
+mapping), versions ordered by ``updated_at`` whatever day delivered them, and its surrogate keys
+are deterministic, so a rebuild never moves the key of an unchanged version
+(``transforms/dimensions.py``). After its first build a dimension is updated: only the keys of the
+days staged since its last build are recomputed and replaced (``dimension_updates.py`` says when
+it rebuilds instead), so a day's cost does not grow with history. A version that arrives late
+re-splits history; the loaded fact days whose links that changes are named in the
+materialization's ``relink_days`` (``transforms/relink.py``), and the relink sensor and the build
+re-run their facts.
 """
 
+from collections.abc import Callable
 from datetime import date
 
 import dagster as dg
 import pandas as pd
 
+from ..dimension_updates import STAGED_THROUGH, plan_update
 from ..partitions import today_utc
 from ..resources import Warehouse
 from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
-from ..slices import WarehouseSlice, sql_inputs
+from ..slices import KeyedFrame, WarehouseSlice, sql_inputs
 from ..transforms.dimensions import (
     build_dim_date,
     build_dim_payment_method,
     build_dim_products,
     build_dim_users,
+    staged_keys,
 )
 from ..transforms.relink import DIMENSIONS, relink_days
+from ..writes import table_columns
 from .common import columns_in, table_asset_kwargs
 
 GROUP = "dimensions"
@@ -49,20 +56,45 @@ def calendar_years(
     return date(start.year, 1, 1), date(last.year, 12, 31)
 
 
-def record_relinks(
-    context: dg.AssetExecutionContext, warehouse: Warehouse, table: str, versions: pd.DataFrame
-) -> None:
-    """Name in the materialization the loaded fact days whose links ``versions`` change."""
+def update_dimension(
+    context: dg.AssetExecutionContext,
+    warehouse: Warehouse,
+    table: str,
+    staged: WarehouseSlice,
+    build: Callable[..., pd.DataFrame],
+) -> pd.DataFrame | KeyedFrame:
+    """Rebuild ``table`` from all staged history, or update the keys of the days staged since
+    its last build (``dimension_updates``); name the fact days to re-link; say which it did."""
+    dim = DIMENSIONS[table]
     with warehouse.connect(context.log, context.run_id) as con:
-        days = relink_days(con, DIMENSIONS[table], versions)
+        exists = bool(table_columns(con, "marts", table))
+    plan = plan_update(context.instance, table, staged.table, exists)
+    if plan.days is None:
+        versions = build(staged)
+        out: pd.DataFrame | KeyedFrame = versions
+    else:
+        keys = staged_keys(staged, dim.key, plan.days) if plan.days else _no_keys()
+        versions = build(staged, keys)
+        out = KeyedFrame(versions, dim.key, keys["key"].tolist())
+    with warehouse.connect(context.log, context.run_id) as con:
+        days = relink_days(con, dim, versions, some=plan.days is not None)
     if days:
         context.log.info(f"{table}: {len(days)} loaded fact day(s) to re-link: {days}")
+    context.log.info(f"{table}: {plan.reason}")
     context.add_output_metadata(
         {
             "relink_days": dg.MetadataValue.json([d.isoformat() for d in days]),
             "relink_day_count": len(days),
+            "update": plan.reason,
+            "updated_keys": len(out.keys) if isinstance(out, KeyedFrame) else -1,
+            STAGED_THROUGH: plan.staged_through,
         }
     )
+    return out
+
+
+def _no_keys() -> pd.DataFrame:
+    return pd.DataFrame({"key": pd.Series([], dtype="int64")})
 
 
 def build_dimension_assets() -> list[dg.AssetsDefinition]:
@@ -105,10 +137,8 @@ def build_dimension_assets() -> list[dg.AssetsDefinition]:
     )
     def dim_users(
         context: dg.AssetExecutionContext, stg_users: WarehouseSlice, warehouse: Warehouse
-    ) -> pd.DataFrame:
-        versions = build_dim_users(stg_users)
-        record_relinks(context, warehouse, "dim_users", versions)
-        return versions
+    ) -> pd.DataFrame | KeyedFrame:
+        return update_dimension(context, warehouse, "dim_users", stg_users, build_dim_users)
 
     @dg.asset(
         name="dim_products",
@@ -123,9 +153,9 @@ def build_dimension_assets() -> list[dg.AssetsDefinition]:
     )
     def dim_products(
         context: dg.AssetExecutionContext, stg_products: WarehouseSlice, warehouse: Warehouse
-    ) -> pd.DataFrame:
-        versions = build_dim_products(stg_products)
-        record_relinks(context, warehouse, "dim_products", versions)
-        return versions
+    ) -> pd.DataFrame | KeyedFrame:
+        return update_dimension(
+            context, warehouse, "dim_products", stg_products, build_dim_products
+        )
 
     return [dim_date, dim_payment_method, dim_users, dim_products]

@@ -16,7 +16,7 @@ import pandera.pandas as pa
 import pyarrow
 from dagster_pandera import pandera_schema_to_dagster_type
 
-from ..slices import DailyFrames
+from ..slices import DailyFrames, KeyedFrame
 
 # Every column is Arrow-backed (``pd.ArrowDtype``), exactly the warehouse's type: DuckDB hands
 # tables to pandas as Arrow without a Python object per value, money stays an exact DECIMAL, and
@@ -131,6 +131,8 @@ def dagster_type(model: type[pa.DataFrameModel]) -> dg.DagsterType:
         if isinstance(value, DailyFrames):
             value.validate = lambda frame: model.validate(frame, lazy=True)
             return dg.TypeCheck(success=True, description="Validated chunk by chunk as written.")
+        if isinstance(value, KeyedFrame):  # the rows of some keys: validated as a frame
+            return frame_type.type_check(context, value.frame)
         return frame_type.type_check(context, value)
 
     return dg.DagsterType(

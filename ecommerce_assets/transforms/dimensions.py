@@ -4,7 +4,9 @@ Surrogate keys are a pure function of a version's natural key, ``(business key, 
 the first 15 hex digits of ``md5('<key>|<valid_from>')`` as a (60-bit, positive) BIGINT. So
 rebuilding a dimension from the same deliveries gives the same keys, and a later delivery (which
 only appends versions, or closes the current one by setting its ``valid_to``) never changes the key
-of an existing version: fact partitions loaded earlier stay correct without a reload.
+of an existing version: fact partitions loaded earlier stay correct without a reload. A build
+for some business keys (``keys``) gives exactly those keys' rows of the whole build: SCD2 history
+is per key, so a day's update recomputes the keys the day delivered, from all their rows.
 
 SCD2 rules: the versions of a business key are ordered by ``updated_at``; a version whose tracked
 attributes equal the previous version's is an unchanged re-send and is dropped (no new version);
@@ -122,9 +124,29 @@ def _scd2_sql(key: str, tracked: list[str], carried: list[str], sk: str, extra_s
     """
 
 
-def build_dim_users(stg_users: Relation) -> pd.DataFrame:
-    """SCD2 users: a new version when name, email, country or city changes."""
-    with sql_inputs({"staged": stg_users}) as con:
+def _only_keys(con: duckdb.DuckDBPyConnection, source: str, key: str, keys: bool) -> None:
+    """The view ``staged``: ``source``, or its rows of the business keys in ``keys`` only."""
+    where = f" WHERE {key} IN (SELECT CAST(key AS BIGINT) FROM keys)" if keys else ""
+    con.execute(f"CREATE TEMP VIEW staged AS SELECT * FROM {source}{where}")
+
+
+def staged_keys(staged: Relation, key: str, days: list[date]) -> pd.DataFrame:
+    """The business keys (column ``key``) that ``staged`` holds rows of on ``days``."""
+    with sql_inputs({"staged": staged}) as con:
+        return con.execute(
+            f"SELECT DISTINCT CAST({key} AS BIGINT) AS key FROM staged "
+            "WHERE CAST(delivery_date AS DATE) IN (SELECT unnest(?::DATE[])) ORDER BY 1",
+            [days],
+        ).df()
+
+
+def build_dim_users(stg_users: Relation, keys: Relation | None = None) -> pd.DataFrame:
+    """SCD2 users: a new version when name, email, country or city changes.
+
+    ``keys`` (a relation with a column ``key``): the versions of those users only, from all their
+    staged rows, without the unknown member (a dimension updated by key: ``KeyedFrame``)."""
+    with sql_inputs({"staged_all": stg_users, "keys": keys}) as con:
+        _only_keys(con, "staged_all", "user_id", keys is not None)
         sql = _scd2_sql(
             "user_id",
             ["user_name", "email", "country", "city"],
@@ -133,6 +155,8 @@ def build_dim_users(stg_users: Relation) -> pd.DataFrame:
             ", year(signup_date) AS signup_year, month(signup_date) AS signup_month",
         )
         df = fetch_frame(con, sql)
+    if keys is not None:
+        return conform(df, DimUsers)
     unknown = _unknown_member(
         [
             {
@@ -153,16 +177,17 @@ def build_dim_users(stg_users: Relation) -> pd.DataFrame:
     return pd.concat([conform(unknown, DimUsers), conform(df, DimUsers)], ignore_index=True)
 
 
-def build_dim_products(stg_products: Relation) -> pd.DataFrame:
+def build_dim_products(stg_products: Relation, keys: Relation | None = None) -> pd.DataFrame:
     """SCD2 products: a new version when name, category, subcategory, price, cost or supplier
-    changes; ``price_bucket`` from the version's price."""
-    with sql_inputs({"staged_raw": stg_products}) as con:
+    changes; ``price_bucket`` from the version's price. ``keys``: as for ``build_dim_users``."""
+    with sql_inputs({"staged_raw": stg_products, "keys": keys}) as con:
         # Money as exact decimals, so "unchanged" compares cents, not binary floats.
         con.execute(
-            "CREATE TEMP VIEW staged AS SELECT * REPLACE ("
+            "CREATE TEMP VIEW staged_all AS SELECT * REPLACE ("
             "CAST(price AS DECIMAL(10,2)) AS price, CAST(cost AS DECIMAL(10,2)) AS cost) "
             "FROM staged_raw"
         )
+        _only_keys(con, "staged_all", "product_id", keys is not None)
         bucket = (
             f", CASE WHEN price >= {PRICE_BUCKET_HIGH} THEN 'high' "
             f"WHEN price >= {PRICE_BUCKET_MEDIUM} THEN 'medium' ELSE 'low' END AS price_bucket"
@@ -175,6 +200,8 @@ def build_dim_products(stg_products: Relation) -> pd.DataFrame:
             bucket,
         )
         df = fetch_frame(con, sql)
+    if keys is not None:
+        return conform(df, DimProducts)
     unknown = _unknown_member(
         [
             {

@@ -115,10 +115,11 @@ def _tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def relink_days(
-    con: duckdb.DuckDBPyConnection, dim: Dimension, versions: pd.DataFrame
+    con: duckdb.DuckDBPyConnection, dim: Dimension, versions: pd.DataFrame, some: bool = False
 ) -> list[date]:
     """Delivery days of loaded facts whose link to ``dim`` differs under ``versions`` (the new
     build: its ``sk``, ``key`` and ``valid_from`` columns), sorted. Empty before the first build.
+    ``some``: ``versions`` are those of some keys only (a day's update); the others stay.
 
     Reads the old versions and the facts on ``con`` (the warehouse), nothing written.
     """
@@ -134,10 +135,11 @@ def relink_days(
         )
     finally:
         con.unregister("relink_new_df")
+    only = f" AND {dim.key} IN (SELECT id FROM relink_new)" if some else ""
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE relink_old AS SELECT {dim.sk} AS sk, {dim.key} AS id, "
         f"CAST(valid_from AS TIMESTAMP) AS valid_from FROM marts.{quote_ident(dim.table)} "
-        f"WHERE {dim.sk} <> 0"
+        f"WHERE {dim.sk} <> 0{only}"
     )
     # Per changed key: since when its facts may link differently (the earliest version only one
     # side has; from -infinity when that is the key's first version on its side), and whether
