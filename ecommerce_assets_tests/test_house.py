@@ -3,6 +3,7 @@ module, imports that run one way, no module reaching for another's private names
 one concern (a module past 400 lines says why in its docstring)."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,46 @@ def test_a_module_past_400_lines_says_why(path: Path) -> None:
         return
     docstring = ast.get_docstring(ast.parse(text)) or ""
     assert "Past 400 lines" in docstring, f"{_name(path)}: {text.count(chr(10))} lines"
+
+
+# ---------------------------------------------------------------------------------------------
+# Docs a test keeps true
+# ---------------------------------------------------------------------------------------------
+ROOT = PACKAGE.parent
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+def _table_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| `ECOMMERCE_")]
+
+
+def test_every_setting_the_code_reads_is_in_the_configuration_table() -> None:
+    """Each ``ECOMMERCE_*`` variable the package or ``bin/`` reads has a row in the README's
+    configuration table, or in a doc that table links to (the catalog API's tuning knobs)."""
+    sources = [*MODULES, *(p for p in sorted((ROOT / "bin").iterdir()) if p.is_file())]
+    read = set()
+    for path in sources:
+        # A name, not a family (``ECOMMERCE_PG_*``).
+        read |= set(re.findall(r"(?<!\w)ECOMMERCE_[A-Z0-9_]*[A-Z0-9](?![\w*])", path.read_text()))
+    rows = _table_rows((ROOT / "README.md").read_text())
+    linked = {link for row in rows for link in re.findall(r"\((docs/[\w-]+\.md)", row)}
+    for doc in linked:
+        rows += _table_rows((ROOT / doc).read_text())
+    documented = {
+        name for row in rows for name in re.findall(r"`(ECOMMERCE_\w+)`", row.split("|")[1])
+    }
+    assert read - documented == set()
+
+
+def test_every_path_the_docs_name_exists() -> None:
+    """Module, script and image paths named in the README and docs/ exist (globs match)."""
+    pattern = (
+        r"(?<![\w/.-])((?:ecommerce_assets|ecommerce_assets_tests|bench|bin|deploy|constraints"
+        r"|docs)/[\w./*-]*[\w*])"
+    )
+    missing = []
+    for doc in DOCS:
+        for path in set(re.findall(pattern, doc.read_text())):
+            if not list(ROOT.glob(path)):
+                missing.append(f"{doc.name}: {path}")
+    assert missing == []
