@@ -10,7 +10,12 @@ On the DuckDB file there is one writer at a time (the file lock), so the chunks 
 into the open transaction. On a DuckLake lake several runs write at once and a commit can
 conflict with another's (both deleted rows of the same Parquet file): the chunks are first staged
 in a local temporary table, then the transaction is retried from it with backoff
-(``write_staged``), which a stream consumed once could not do.
+(``write_staged``), which a stream consumed once could not do; a table it must create or alter
+first is created alone under the lake's DDL lock. A write can also replace the rows of some
+business keys instead of a slice (``slices.KeyedFrame``).
+
+Past 400 lines (about 420): the file's and the lake's ways of writing share every check, the DDL
+and the delete of a slice; split in two, each module would reach into the other's internals.
 """
 
 from __future__ import annotations
@@ -50,7 +55,7 @@ def _is_conflict(exc: duckdb.Error) -> bool:
     return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
 
 
-# The name under which SQL reads a chunk (``_on_chunk``).
+# The name under which SQL reads a chunk (``_sql_on_chunk``).
 _FRAME = "_ecommerce_chunk"
 
 
@@ -147,7 +152,7 @@ def write_chunks(
                 )
                 # An INSERT statement, not a relation's ``insert_into(fq)``: DuckDB 1.4 takes
                 # that argument as one table name, quotes and dot included.
-                _on_chunk(con, chunk, f"INSERT INTO {fq} SELECT {selects} FROM {_FRAME}")
+                _sql_on_chunk(con, chunk, f"INSERT INTO {fq} SELECT {selects} FROM {_FRAME}")
                 written += len(df)
             del chunk
             if on_chunk is not None:
@@ -182,7 +187,7 @@ def _checked(
     the partition window. Also the columns and their declared SQL types."""
     chunk = _as_arrow(df)
     if columns is None:
-        described = _on_chunk(con, chunk, f"DESCRIBE SELECT * FROM {_FRAME}")
+        described = _sql_on_chunk(con, chunk, f"DESCRIBE SELECT * FROM {_FRAME}")
         columns = [(row[0], row[1], True) for row in described]
     declared = {name: sql_type for name, sql_type, _ in columns}
     _check_columns(df, schema, table, columns, declared)
@@ -262,7 +267,7 @@ def _create_or_evolve(
                 )
 
 
-def _on_chunk(con: duckdb.DuckDBPyConnection, chunk: pyarrow.Table, sql: str) -> list[tuple]:
+def _sql_on_chunk(con: duckdb.DuckDBPyConnection, chunk: pyarrow.Table, sql: str) -> list[tuple]:
     """Run ``sql``, in which ``_FRAME`` names the chunk's Arrow table; its rows.
 
     DuckDB finds the table by a replacement scan of this function's local variable. Not
@@ -298,7 +303,7 @@ def _check_inside_window(
         f"CAST({col} AS TIMESTAMP) < TIMESTAMP '{high.isoformat(sep=' ')}')"
         for low, high in partition.ranges()
     )
-    count, sample = _on_chunk(
+    count, sample = _sql_on_chunk(
         con,
         chunk,
         f"SELECT count(*), list(CAST({col} AS VARCHAR))[1:3] FROM {_FRAME} "
@@ -350,7 +355,7 @@ def write_staged(
                     staged_columns = list(df.columns)
                 else:
                     sql = f"INSERT INTO {stage} BY NAME SELECT {casts} FROM {_FRAME}"
-                _on_chunk(con, chunk, sql)
+                _sql_on_chunk(con, chunk, sql)
                 written += len(df)
             del chunk
             if on_chunk is not None:

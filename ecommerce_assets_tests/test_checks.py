@@ -13,7 +13,7 @@ import pytest
 
 from ecommerce_assets.assets import staging as staging_assets
 from ecommerce_assets.checks.anomalies import row_count_anomalies, score_drops
-from ecommerce_assets.checks.common import Window, run_window
+from ecommerce_assets.checks.common import CheckedDays, checked_days
 from ecommerce_assets.checks.gates import Gate
 from ecommerce_assets.contract import TABLE_NAMES
 from ecommerce_assets.runner import materialize_days, range_tags
@@ -271,12 +271,12 @@ def test_a_blocking_failure_stops_downstream_assets(
 
 def test_run_window_comes_from_the_run_tags() -> None:
     first, last = date(2024, 1, 3), date(2024, 1, 9)
-    assert run_window(range_tags(first, last)) == Window(first, last)
-    assert run_window({"dagster/partition": "2024-01-05"}) == Window(
+    assert checked_days(range_tags(first, last)) == CheckedDays(first, last)
+    assert checked_days({"dagster/partition": "2024-01-05"}) == CheckedDays(
         date(2024, 1, 5), date(2024, 1, 5)
     )
-    assert run_window({}).is_all and run_window({}).where() == "TRUE"
-    assert Window(first, last).where("d") == (
+    assert checked_days({}).is_all and checked_days({}).where() == "TRUE"
+    assert CheckedDays(first, last).where("d") == (
         "CAST(d AS DATE) BETWEEN DATE '2024-01-03' AND DATE '2024-01-09'"
     )
 

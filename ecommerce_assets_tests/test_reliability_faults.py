@@ -129,7 +129,8 @@ KILLED_RUN = textwrap.dedent(
                 print("inside-transaction", flush=True)
                 time.sleep(600)
             # A chunk is read by DuckDB's replacement scan of its caller's local (writes.py,
-            # _on_chunk): this wrapper is now that caller, so it holds the chunk under that name.
+            # _sql_on_chunk): this wrapper is now that caller, so it holds the chunk under that
+            # name.
             _ecommerce_chunk = sys._getframe(1).f_locals.get("_ecommerce_chunk")
             return self.con.execute(sql, *args)
 

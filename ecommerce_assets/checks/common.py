@@ -32,7 +32,7 @@ SAMPLE_ROWS = 5
 
 
 @dataclass(frozen=True)
-class Window:
+class CheckedDays:
     """The delivery days a run covers (both ends inclusive); ``None``: every day in the table."""
 
     first: date | None = None
@@ -59,7 +59,7 @@ class Window:
         return "all delivery days" if self.is_all else f"{self.first} .. {self.last}"
 
 
-def run_window(tags: dict[str, str]) -> Window:
+def checked_days(tags: dict[str, str]) -> CheckedDays:
     """The run's partition range from its tags (single-run backfill or one partition).
 
     Checks of partitioned assets read only these days, so a daily run never rescans history. A
@@ -67,12 +67,12 @@ def run_window(tags: dict[str, str]) -> Window:
     """
     start, end = tags.get(ASSET_PARTITION_RANGE_START_TAG), tags.get(ASSET_PARTITION_RANGE_END_TAG)
     if start and end:
-        return Window(date.fromisoformat(start[:10]), date.fromisoformat(end[:10]))
+        return CheckedDays(date.fromisoformat(start[:10]), date.fromisoformat(end[:10]))
     single = tags.get(PARTITION_NAME_TAG)
     if single:
         day = date.fromisoformat(single[:10])
-        return Window(day, day)
-    return Window()
+        return CheckedDays(day, day)
+    return CheckedDays()
 
 
 @dataclass
@@ -100,7 +100,7 @@ class CheckInputs:
     of the step), the run's delivery days, the first delivery and the Dagster context."""
 
     con: duckdb.DuckDBPyConnection
-    window: Window
+    window: CheckedDays
     first_delivery: date
     context: dg.AssetCheckExecutionContext
 
@@ -200,7 +200,7 @@ def markdown_sample(df: pd.DataFrame | None, rows: int = SAMPLE_ROWS) -> str:
     return "\n".join(lines)
 
 
-def check_result(check: Check, outcome: Outcome, window: Window) -> dg.AssetCheckResult:
+def check_result(check: Check, outcome: Outcome, window: CheckedDays) -> dg.AssetCheckResult:
     """The result with the metadata every dashboard shows: checked, failing, threshold, sample."""
     passed = check.passed(outcome)
     share = outcome.rows_failing / outcome.rows_checked if outcome.rows_checked else 0.0

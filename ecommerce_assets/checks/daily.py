@@ -20,7 +20,7 @@ from typing import Any
 import dagster as dg
 
 from ..dagster_internals import AssetCheckEvaluationTargetMaterializationData
-from .common import Check, Outcome, Window, markdown_sample
+from .common import Check, CheckedDays, Outcome, markdown_sample
 
 
 def latest_materializations(
@@ -60,7 +60,7 @@ def daily_evaluations(
     context: dg.AssetCheckExecutionContext,
     check: Check,
     outcome: Outcome,
-    window: Window,
+    window: CheckedDays,
     output_name: str,
     cache: dict[tuple[str, tuple[date, ...]], dict[str, Any]] | None = None,
 ) -> Iterator[Any]:

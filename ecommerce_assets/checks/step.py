@@ -7,7 +7,7 @@ from typing import Any
 import dagster as dg
 
 from ..resources import WAREHOUSE, Warehouse
-from .common import Check, CheckInputs, Outcome, check_result, run_window
+from .common import Check, CheckInputs, Outcome, check_result, checked_days
 from .daily import daily_evaluations
 
 
@@ -43,7 +43,7 @@ def build_check_step(
     )
     def _step(context: dg.AssetCheckExecutionContext) -> Iterator[Any]:
         warehouse: Warehouse = context.resources.warehouse
-        window = run_window(dict(context.run.tags))
+        window = checked_days(dict(context.run.tags))
         selected = [c for k, c in by_key.items() if k in context.selected_asset_check_keys]
         targets: dict = {}
         with warehouse.connect(context.log, context.run.run_id) as con:
