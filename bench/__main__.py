@@ -72,6 +72,18 @@ print("@@measure@@" + json.dumps({"wall_s": time.perf_counter() - started,
 MARK = "@@measure@@"
 
 
+def save_result(name: str, report: dict) -> Path:
+    """``report`` with this machine's Python and CPUs, written to ``bench/results/<name>.json``."""
+    report = {**report, "environment": {"python": sys.version.split()[0], "cpus": os.cpu_count()}}
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{name}.json"
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps(report, indent=2))
+    print(f"written to {path}")
+    return path
+
+
 def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
     """Run ``args`` in a fresh process; its wall time and its own peak RSS (with what it waited
     for: a build's helper processes)."""

@@ -17,10 +17,7 @@ The updated table is checked equal to the rebuilt one. Results:
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import statistics
-import sys
 import tempfile
 import time
 from datetime import date, timedelta
@@ -39,10 +36,8 @@ from ecommerce_assets.slices import WarehouseSlice
 from ecommerce_assets.transforms.dimensions import build_dim_users, staged_keys
 from ecommerce_assets.writes import write_chunks
 
-from .__main__ import REFERENCE_START
+from .__main__ import REFERENCE_START, save_result
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "results"
 REPEATS = 3
 SHIFT_DAYS = 366
 
@@ -151,12 +146,7 @@ def main(argv: list[str] | None = None) -> int:
                 "rebuild_s": round(statistics.median(rebuilds), 3),
                 "update_s": round(statistics.median(s for s, _ in updates), 3),
             }
-    report["environment"] = {"python": sys.version.split()[0], "cpus": os.cpu_count()}
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"dimension-update-scale-{args.scale:g}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    print(f"written to {path}")
+    save_result(f"dimension-update-scale-{args.scale:g}", report)
     return 0
 
 

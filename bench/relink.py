@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
 import shutil
 import statistics
@@ -40,10 +39,8 @@ from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.landing import complete_deliveries
 from ecommerce_assets.transforms.dimensions import build_dim_users
 
-from .__main__ import REFERENCE_START, instance_home, measure
+from .__main__ import REFERENCE_START, instance_home, measure, save_result
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "results"
 LATE_BY = 14
 
 STORED = """
@@ -199,13 +196,8 @@ def main(argv: list[str] | None = None) -> int:
             "increment": {**increment, "runs": runs_since(home, started)},
             "read_time": read_time(tmp / "warehouse.duckdb"),
             "dimension_rebuild": dimension_rebuild(tmp / "warehouse.duckdb"),
-            "environment": {"python": sys.version.split()[0], "cpus": os.cpu_count()},
         }
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"relink-scale-{args.scale:g}.json"
-    path.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(report, indent=2))
-    print(f"written to {path}")
+    save_result(f"relink-scale-{args.scale:g}", report)
     return 0
 
 
