@@ -16,7 +16,6 @@ The updated table is checked equal to the rebuilt one. Results:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import tempfile
 import time
@@ -26,8 +25,6 @@ from pathlib import Path
 import duckdb
 
 from ecommerce_assets.definitions import build_definitions
-from ecommerce_assets.generate import generate_landing_zone
-from ecommerce_assets.landing import complete_deliveries
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.schemas import DimUsers
 from ecommerce_assets.schemas.common import model_columns, sql_type
@@ -37,6 +34,7 @@ from ecommerce_assets.transforms.dimensions import build_dim_users, staged_keys
 from ecommerce_assets.writes import write_chunks
 
 from .__main__ import REFERENCE_START, save_result
+from .relink import reference_zone
 
 REPEATS = 3
 SHIFT_DAYS = 366
@@ -117,16 +115,7 @@ def table(db: Path) -> list[tuple]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scale", type=float, default=60.0)
-    parser.add_argument("--days", type=int, default=366)
-    parser.add_argument("--cache", type=Path, default=Path("data/bench"))
-    args = parser.parse_args(argv)
-    cached = args.cache / f"relink-scale-{args.scale:g}" / "landing"  # bench.relink's zone
-    if len(complete_deliveries(cached)) != args.days:
-        generate_landing_zone(
-            cached, seed=42, scale=args.scale, start=REFERENCE_START, days=args.days, clean=True
-        )
+    args, cached = reference_zone(argv, __doc__.splitlines()[0])  # bench.relink's zone
     report: dict = {"scale": args.scale, "days": args.days}
     with tempfile.TemporaryDirectory(prefix="ecommerce-dims-") as tmp_dir:
         tmp = Path(tmp_dir)

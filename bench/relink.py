@@ -161,8 +161,10 @@ def dimension_rebuild(warehouse: Path) -> dict:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def reference_zone(argv: list[str] | None, description: str) -> tuple[argparse.Namespace, Path]:
+    """The command line (``--scale``, ``--days``, ``--cache``) and the cached zone it names,
+    generated on first use (shared by ``bench.relink`` and ``bench.dimension_update``)."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--scale", type=float, default=60.0)
     parser.add_argument("--days", type=int, default=366)
     parser.add_argument("--cache", type=Path, default=Path("data/bench"))
@@ -172,6 +174,11 @@ def main(argv: list[str] | None = None) -> int:
         generate_landing_zone(
             cached, seed=42, scale=args.scale, start=REFERENCE_START, days=args.days, clean=True
         )
+    return args, cached
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, cached = reference_zone(argv, __doc__.splitlines()[0])
     with tempfile.TemporaryDirectory(prefix="ecommerce-relink-") as tmp_dir:
         tmp = Path(tmp_dir)
         landing, late, last = late_zone(cached.resolve(), tmp / "landing")
