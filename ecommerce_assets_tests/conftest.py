@@ -36,6 +36,7 @@ from ecommerce_assets.generate import DEFAULT_RATES, generate_landing_zone
 from ecommerce_assets.instance_storage import STRICT_ENV
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
+from ecommerce_assets.slices import days_in
 
 START = date(2024, 1, 1)
 ROOT = Path(__file__).resolve().parents[1]
@@ -208,7 +209,7 @@ class Built:
         return json.loads((self.landing / day.isoformat() / "_manifest.json").read_text())
 
     def days(self) -> list[date]:
-        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+        return days_in(self.first, self.last + timedelta(days=1))
 
 
 # Columns that say when and by which run a row was loaded, not what it holds: left out of digests.
@@ -249,6 +250,17 @@ def table_digest(
     return out
 
 
+def definitions(landing: Path, warehouse: Path | str, **settings: object) -> dg.Definitions:
+    """The project's Definitions on ``landing`` and ``warehouse`` (a file or a lake)."""
+    return build_definitions(Settings(landing_dir=landing, warehouse=Path(warehouse), **settings))
+
+
+def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:
+    """Rows of ``sql`` on the DuckDB file ``warehouse``, opened read-only."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, params or []).fetchall()
+
+
 def values(series: pd.Series) -> list:
     """A column's values with None for NULL (Arrow-backed columns give pd.NA)."""
     return [None if pd.isna(v) else v for v in series.tolist()]
@@ -259,8 +271,9 @@ def make_built(root: Path, *, days: int, scale: float, seed: int, clean: bool = 
     generate_landing_zone(
         landing, seed=seed, scale=scale, start=START, days=days, clean=clean, rates=HIGH_RATES
     )
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
-    return Built(landing, warehouse, defs, START, START + timedelta(days=days - 1))
+    return Built(
+        landing, warehouse, definitions(landing, warehouse), START, START + timedelta(days=days - 1)
+    )
 
 
 @pytest.fixture(scope="module")

@@ -6,28 +6,21 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pandas as pd
 import pytest
 
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 from ecommerce_assets.transforms.aggregates import (
     build_agg_customer_lifetime,
     build_agg_daily_sales,
 )
 
-START = date(2024, 1, 1)
+from .conftest import START, definitions, query
+
 DAYS = 4  # generated; the first build sees only DAYS - 1 of them
 CENT = Decimal("0.01")
 UPSTREAM = ["group:raw", "group:staging", "group:dimensions", "group:facts"]
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def link_days(source: Path, target: Path, days: int) -> None:
@@ -52,7 +45,7 @@ class Build:
         materialize_days(self.defs(), START, START + timedelta(days=DAYS - 2))
 
     def defs(self) -> dg.Definitions:
-        return build_definitions(Settings(landing_dir=self.landing, warehouse=self.warehouse))
+        return definitions(self.landing, self.warehouse)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -75,13 +76,18 @@ def server(project: Project) -> Iterator[Webserver]:
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[webdriver.Chrome]:
+@contextmanager
+def chromium(
+    window: tuple[int, int] = WINDOW, capabilities: dict | None = None
+) -> Iterator[webdriver.Chrome]:
+    """Headless Chromium through Debian's chromedriver, in a throwaway profile."""
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for flag in FLAGS:
         options.add_argument(flag)
-    options.add_argument(f"--window-size={WINDOW[0]},{WINDOW[1]}")
+    options.add_argument(f"--window-size={window[0]},{window[1]}")
+    for name, value in (capabilities or {}).items():
+        options.set_capability(name, value)
     profile = tempfile.mkdtemp(prefix="chromium-profile-")
     options.add_argument(f"--user-data-dir={profile}")
     # An explicit driver path: Selenium Manager is never asked to download anything.
@@ -95,11 +101,22 @@ def browser() -> Iterator[webdriver.Chrome]:
 
 
 @pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def browser() -> Iterator[webdriver.Chrome]:
+    with chromium() as driver:
+        yield driver
+
+
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``ECOMMERCE_SCREENSHOT_DIR`` (to keep the pictures), else a temporary folder."""
     target = os.environ.get("ECOMMERCE_SCREENSHOT_DIR")
     path = Path(target) if target else tmp_path_factory.mktemp("screenshots")
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return screenshot_dir(tmp_path_factory)
 
 
 def body_text(driver: webdriver.Chrome) -> str:

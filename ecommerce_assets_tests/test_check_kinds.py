@@ -76,7 +76,7 @@ from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 from ecommerce_assets.warehouse import connect
 
-from .conftest import START, Built, make_built, project_instance
+from .conftest import START, Built, definitions, make_built, project_instance
 
 D1, D2, D3 = START, START + timedelta(days=1), START + timedelta(days=2)
 Plant = Callable[[duckdb.DuckDBPyConnection], object]
@@ -537,7 +537,7 @@ def test_a_check_fails_on_its_planted_defect(
     if case.landing is not None:
         case.landing(landing)
     _plant_after_writes(monkeypatch, case.after)
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     graph = defs.resolve_asset_graph()
     key = dg.AssetCheckKey(dg.AssetKey(case.asset), case.check)
     spec = graph.get_check_spec(key)
@@ -581,7 +581,7 @@ def test_column_schema_change_warns(base: Built, tmp_path: Path) -> None:
     """Dagster's schema-change check compares the table's two latest materializations: a load
     whose table lost a column (as a changed contract would write) warns, naming the column."""
     landing, warehouse = _copy(base, tmp_path)
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     key = dg.AssetCheckKey(dg.AssetKey("raw_orders"), "column_schema_change")
     with dg.DagsterInstance.ephemeral() as instance:
         first = materialize_days(defs, D3, D3, instance=instance, selection="key:raw_orders")
@@ -683,7 +683,7 @@ def test_a_failed_blocking_check_holds_its_readers_back_in_later_runs(
     that failed a blocking check in the first is refused by the second (named in the failure),
     and served again once the day is re-staged and passes."""
     landing, warehouse = _copy(base, tmp_path)
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     with project_instance(tmp_path, monkeypatch, batch_size=100) as instance:
         with monkeypatch.context() as planted:
             _plant_after_writes(planted, {"stg_orders": _sql(_twice("staging.stg_orders"))})

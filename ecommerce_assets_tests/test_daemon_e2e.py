@@ -44,9 +44,10 @@ from ecommerce_assets.automation import (
 )
 from ecommerce_assets.generate import generate_landing_zone, release_day
 
+from .conftest import START
+
 ROOT = Path(__file__).resolve().parents[1]
 DAEMON = Path(sys.executable).with_name("dagster-daemon")
-START = date(2024, 1, 1)
 SENSOR_INTERVAL_S = 2  # ECOMMERCE_SENSOR_INTERVAL: the landing sensor's minimum interval here
 POLL_S = SENSOR_INTERVAL_S / 2  # the instance is read twice per landing-sensor interval
 RUN_LAUNCHERS = (LANDING_SENSOR, AUTOMATION_SENSOR, RELINK_SENSOR)  # the sensors that launch runs

@@ -16,7 +16,6 @@ import os
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,16 +31,15 @@ import requests
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 
-from .test_browser import CHROMEDRIVER, CHROMIUM, FLAGS
+from .conftest import START
+from .test_browser import chromium, screenshot_dir
 from .webserver import ROOT, Project, die_with_parent, free_port
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import TimeoutException  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
-START = date(2024, 1, 1)
 DAYS = 5
 FROM, TO = date(2024, 1, 2), date(2024, 1, 4)
 QUERY = f"?from={FROM}&to={TO}"
@@ -144,29 +142,14 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[webdriver.Chrome]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument("--window-size=1280,800")
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    profile = tempfile.mkdtemp(prefix="chromium-profile-")
-    options.add_argument(f"--user-data-dir={profile}")
-    driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
-    driver.set_page_load_timeout(WAIT_S)
-    try:
+    # The performance log: which requests a page made (the dashboard reads only its copy).
+    with chromium((1280, 800), {"goog:loggingPrefs": {"performance": "ALL"}}) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    target = os.environ.get("ECOMMERCE_SCREENSHOT_DIR")
-    path = Path(target) if target else tmp_path_factory.mktemp("screenshots")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return screenshot_dir(tmp_path_factory)
 
 
 def figures(driver: webdriver.Chrome, url: str, *labels: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 
-from .conftest import START, Built, make_built
+from .conftest import START, Built, definitions, make_built
 
 D1, D2, D3 = START, START + timedelta(days=1), START + timedelta(days=2)
 SEED, SCALE = 17, 0.05
@@ -150,9 +150,8 @@ def test_rows_the_contract_allows_never_fail_a_run(tmp_path: Path) -> None:
     lines = _rows(landing / D3.isoformat() / "order_items.csv")
     lines[0]["unit_price"] = "0.01"
     _write(landing / D3.isoformat() / "order_items.csv", lines)
-    from ecommerce_assets.definitions import build_definitions
 
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     result = materialize_days(defs, D1, D3, raise_on_error=False)
     assert result.success
     errors = [

@@ -11,10 +11,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 from ecommerce_assets.transforms.dimensions import (
     build_dim_date,
     build_dim_payment_method,
@@ -22,8 +20,9 @@ from ecommerce_assets.transforms.dimensions import (
     build_dim_users,
 )
 
+from .conftest import START, definitions
+
 T = pd.Timestamp
-START = date(2024, 1, 1)
 
 
 def expected_sk(key: int, valid_from: datetime) -> int:
@@ -226,7 +225,7 @@ def _build(landing: Path, days: int, warehouse: Path, first_day: int = 0) -> Non
         folder = (START + timedelta(days=i)).isoformat()
         if not (partial / folder).exists():
             (partial / folder).symlink_to(landing / folder, target_is_directory=True)
-    defs = build_definitions(Settings(landing_dir=partial, warehouse=warehouse))
+    defs = definitions(partial, warehouse)
     materialize_days(
         defs,
         START + timedelta(days=first_day),
@@ -301,7 +300,7 @@ def test_a_new_day_updates_its_keys_and_a_restaged_day_rebuilds(
     warehouse, reference = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     _build(landing, 6, reference)  # one run, its own instance: the table from scratch
     day6, day3 = START + timedelta(days=5), START + timedelta(days=2)
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     with dg.instance_for_test() as instance:
         assert materialize_days(defs, START, day6 - timedelta(days=1), instance=instance).success
         assert _update(instance, "dim_users") == ("rebuilt: the table is not in the warehouse", -1)

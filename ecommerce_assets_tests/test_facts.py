@@ -1,17 +1,14 @@
 """Facts: exact money, counts and as-of links, checked against independent computations."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 from ecommerce_assets.transforms.dimensions import (
     build_dim_payment_method,
     build_dim_products,
@@ -19,8 +16,9 @@ from ecommerce_assets.transforms.dimensions import (
 )
 from ecommerce_assets.transforms.facts import build_fact_order_items, build_fact_orders
 
+from .conftest import START, definitions, query
+
 T = pd.Timestamp
-START = date(2024, 1, 1)
 DAYS = 6
 CENT = Decimal("0.01")
 
@@ -42,7 +40,7 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         days=DAYS,
         rates={"orphan_reference": 0.05, "inconsistent_total": 0.03},
     )
-    defs = build_definitions(Settings(landing_dir=root / "landing", warehouse=root / "wh.duckdb"))
+    defs = definitions(root / "landing", root / "wh.duckdb")
     materialize_days(
         defs,
         START,
@@ -50,11 +48,6 @@ def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         selection=["group:raw", "group:staging", "group:dimensions", "group:facts"],
     )
     return root / "wh.duckdb"
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 def test_fact_orders_money_to_the_cent(warehouse: Path) -> None:

@@ -25,9 +25,10 @@ from ecommerce_assets.generate import DEFAULT_RATES, generate_landing_zone, live
 from ecommerce_assets.generate.live import day_end
 from ecommerce_assets.generate.world import build_world, start_day
 
+from .conftest import START
+
 HIGH_RATES = {k: 0.02 for k in DEFAULT_RATES if k not in ("late_event", "missing_column")}
 HIGH_RATES["extra_column"] = 0.15
-START = date(2024, 1, 1)
 INT = re.compile(r"-?\d+")
 POS_INT = re.compile(r"[1-9]\d*")
 DEC = re.compile(r"-?\d+(\.\d+)?")

@@ -22,12 +22,10 @@ from typing import Any
 
 import pytest
 
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 
-from .conftest import START
+from .conftest import START, definitions
 from .lake_support import _admin, differences, fresh_lake, pg_settings
 from .test_browser_backfill import BACKFILL, DONE, INSTANCE, stop_run_launching_sensors
 from .webserver import (
@@ -269,7 +267,7 @@ def test_every_table_equals_the_single_run_file_build(
     fact_orders), to yesterday; the days without orders have no row (as in the reference)."""
     project, _ = backfill
     warehouse = tmp_path / "warehouse.duckdb"
-    defs = build_definitions(Settings(landing_dir=project.landing, warehouse=warehouse))
+    defs = definitions(project.landing, warehouse)
     assert materialize_days(defs, START, START + timedelta(days=BACKFILLED - 1)).success
     assert differences(project.lake, warehouse) == {}
 

@@ -27,10 +27,9 @@ import dagster as dg
 import duckdb
 import pytest
 
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 
+from .conftest import definitions
 from .oracle import expected as E
 
 ORACLE = Path(__file__).parent / "oracle"
@@ -71,7 +70,7 @@ def oracle(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Oracle]:
     landing = root / "landing"
     shutil.copytree(ORACLE / "landing", landing)
     warehouse = root / "warehouse.duckdb"
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     with dg.DagsterInstance.ephemeral() as instance:
         result = materialize_days(defs, FIRST, LAST, instance=instance)
         assert result.success
@@ -324,7 +323,7 @@ def test_a_missing_required_column_fails_the_day_naming_file_and_column(
     landing = tmp_path / "landing"
     shutil.copytree(ORACLE / "missing_column", landing)
     warehouse = tmp_path / "warehouse.duckdb"
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     day = date(2024, 3, 4)
     result = materialize_days(defs, day, day, selection="group:raw", raise_on_error=False)
     assert result.success
@@ -360,7 +359,7 @@ def test_a_quote_inside_an_unquoted_field_is_a_malformed_line(tmp_path: Path) ->
     landing = tmp_path / "landing"
     shutil.copytree(ORACLE / "stray_quote", landing)
     warehouse = tmp_path / "warehouse.duckdb"
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     day = date(2024, 3, 4)
     assert materialize_days(defs, day, day, selection="group:raw", checks=False).success
     with duckdb.connect(str(warehouse), read_only=True) as con:

@@ -12,12 +12,10 @@ import dagster as dg
 import pytest
 
 from ecommerce_assets.contract import TABLES
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 from ecommerce_assets.slices import CHUNK_ROWS_ENV, WarehouseSlice
 
-from .conftest import Built, make_built, table_digest
+from .conftest import Built, definitions, make_built, table_digest
 
 SCHEMAS = ("raw", "staging", "marts")
 
@@ -116,7 +114,7 @@ def test_what_describes_the_whole_table_is_on_the_last_day(chunked: Built) -> No
 
 def test_the_warehouse_does_not_depend_on_the_chunk_size(chunked: Built, tmp_path: Path) -> None:
     whole = tmp_path / "whole.duckdb"
-    defs = build_definitions(Settings(landing_dir=chunked.landing, warehouse=whole))
+    defs = definitions(chunked.landing, whole)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(CHUNK_ROWS_ENV, str(10_000_000))  # the whole range in one chunk
         assert materialize_days(defs, chunked.first, chunked.last).success

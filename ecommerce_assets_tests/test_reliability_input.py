@@ -20,14 +20,12 @@ import pandas as pd
 import pytest
 
 from ecommerce_assets.contract import TABLES, TableSpec
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.landing import DeliveryError, ReadReport, check_delivery, read_raw
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 from ecommerce_assets.transforms.staging import StageResult, stage_table
 
-from .conftest import Built, make_built
+from .conftest import Built, definitions, make_built
 
 D = "2024-01-01"
 DAY = date(2024, 1, 1)
@@ -469,7 +467,7 @@ def gap_run(tmp_path_factory: pytest.TempPathFactory) -> GapRun:
     (built.landing / d2.isoformat() / "_SUCCESS").unlink()
     shutil.rmtree(built.landing / d3.isoformat())
     # Partitions still span 1..4 (the gap is inside the window); rebuild for the new landing zone.
-    built.defs = build_definitions(Settings(landing_dir=built.landing, warehouse=built.warehouse))
+    built.defs = definitions(built.landing, built.warehouse)
     instance = dg.DagsterInstance.ephemeral()
     result = materialize_days(built.defs, d1, d4, instance=instance, selection=LAYERS)
     return GapRun(built, instance, result)
@@ -596,7 +594,7 @@ def test_a_broken_quote_loses_no_order_and_quarantine_names_physical_lines(
     )
     deliver(landing, d2, {reviews.file_name: review_text})
     warehouse = tmp_path / "warehouse.duckdb"
-    defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+    defs = definitions(landing, warehouse)
     result = materialize_days(defs, DAY, date(2024, 1, 2), selection=["group:raw", "group:staging"])
     assert result.success
 

@@ -19,7 +19,6 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +29,10 @@ from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.settings import Settings
 
+from .conftest import START
+
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-START = date(2024, 1, 1)
 DAYS = 3
 HEALTH_TIMEOUT_S = 120.0
 INSTANCE_YAML = """\
