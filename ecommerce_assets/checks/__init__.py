@@ -44,10 +44,13 @@ def build_checks(
     descriptions = {
         "raw_checks": "Raw layer: malformed lines, unknown columns, row-count anomalies, "
         "freshness.",
-        "staging_checks": "Staged layer.",
-        "dimension_checks": "Dims.",
-        "fact_checks": "Facts.",
-        "quality_checks": "Data-quality report.",
+        "staging_checks": "Staged layer: keys, dates, ranges, same-delivery order lines, row "
+        "conservation (raw = staged + quarantined + duplicates), quarantine reasons, repairs.",
+        "dimension_checks": "Dimensions: keys, SCD2 versions (one current per key, intervals "
+        "that chain), unknown members, accepted values and ranges.",
+        "fact_checks": "Facts: keys, foreign keys into the dimensions, dates, numbers in range, "
+        "amounts recomputed from the lines, orphan references, lines sold below cost.",
+        "quality_checks": "Data-quality report: quality thresholds, score drops.",
     }
     steps = [
         build_check_step(
