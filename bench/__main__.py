@@ -108,8 +108,8 @@ def measure(args: list[str], env: dict[str, str] | None = None) -> dict[str, flo
 def validation_cost(warehouse: Path) -> dict[str, float]:
     """What one full Pandera validation of ``stg_events`` costs: the price an input load would
     pay again if inputs were typed by the model too (they are plain DataFrames, by design)."""
-    from ecommerce_assets.io_manager import connect, fetch_frame
     from ecommerce_assets.schemas import StgEvents
+    from ecommerce_assets.warehouse import connect, fetch_frame
 
     with connect(warehouse) as con:
         frame = fetch_frame(con, "SELECT * FROM staging.stg_events")

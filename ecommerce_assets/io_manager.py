@@ -22,27 +22,10 @@ from .dagster_internals import add_partition_metadata
 from .lake import catalog_lock
 from .resources import Warehouse
 from .slices import DailyFrames, KeyedFrame, WarehouseSlice
-from .warehouse import WarehouseLockedError, connect, fetch_frame, is_lake, quote_ident
-from .writes import (
-    DaySlice,
-    SchemaEvolutionError,
-    WarehouseConflictError,
-    table_columns,
-    write_chunks,
-    write_slice,
-)
+from .warehouse import is_lake, quote_ident
+from .writes import DaySlice, table_columns, write_chunks
 
-__all__ = [
-    "DuckDBWarehouseIOManager",
-    "SchemaEvolutionError",
-    "WarehouseConflictError",
-    "WarehouseLockedError",
-    "connect",
-    "fetch_frame",
-    "quote_ident",
-    "write_chunks",
-    "write_slice",
-]
+__all__ = ["DuckDBWarehouseIOManager"]
 
 PARTITION_EXPR = "partition_expr"
 SCHEMA_KEY = "schema"

@@ -14,14 +14,9 @@ import pandas as pd
 import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
-from ecommerce_assets.io_manager import (
-    DuckDBWarehouseIOManager,
-    SchemaEvolutionError,
-    WarehouseLockedError,
-    connect,
-    write_slice,
-)
-from ecommerce_assets.warehouse import WarehouseCorruptError
+from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
+from ecommerce_assets.warehouse import WarehouseCorruptError, WarehouseLockedError, connect
+from ecommerce_assets.writes import SchemaEvolutionError, write_slice
 
 DAY1 = (datetime(2024, 1, 1), datetime(2024, 1, 2))
 DAY2 = (datetime(2024, 1, 2), datetime(2024, 1, 3))

@@ -18,7 +18,6 @@ import pytest
 
 from ecommerce_assets.automation.alerts import WEBHOOK_ENV, Alert, send_alert
 from ecommerce_assets.contract import ORDERS, REVIEWS
-from ecommerce_assets.io_manager import connect, quote_ident, write_slice
 from ecommerce_assets.landing import (
     ReadReport,
     check_delivery,
@@ -27,6 +26,8 @@ from ecommerce_assets.landing import (
     read_raw,
 )
 from ecommerce_assets.transforms.staging import stage_table
+from ecommerce_assets.warehouse import connect, quote_ident
+from ecommerce_assets.writes import write_slice
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2024, 1, 2)
