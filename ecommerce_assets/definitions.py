@@ -70,14 +70,11 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
             ANALYTICS: AnalyticsCopy(
                 path=str(analytics_target(settings) or ""),
                 parquet=str(settings.analytics_parquet or ""),
-                warehouse=warehouse.database,
-                lock_timeout_s=warehouse.lock_timeout_s,
+                warehouse=warehouse,
             ),
-            # The I/O manager opens the same file with the same lock wait as ``warehouse``.
+            # The I/O manager reads and writes through the ``warehouse`` resource itself.
             WAREHOUSE_IO: DuckDBWarehouseIOManager(
-                database=warehouse.database,
-                lock_timeout_s=warehouse.lock_timeout_s,
-                blocking_checks=_blocking_checks(checks),
+                warehouse=warehouse, blocking_checks=_blocking_checks(checks)
             ),
         },
         # One process per run: DuckDB allows a single writer process, and in-process steps avoid

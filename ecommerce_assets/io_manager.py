@@ -75,17 +75,17 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
     ``WarehouseSlice`` that the asset reads as SQL or chunk by chunk.
     """
 
-    database: str
-    lock_timeout_s: float = 60.0
+    # The ``warehouse`` resource itself (nested): one owner of the database, its lock wait and
+    # its connections.
+    warehouse: Warehouse
     preview_rows: int = 5
     # Asset name -> its blocking checks: an input whose days failed one in an earlier run is
     # refused (``blocking.py``). ``definitions.py`` fills it from the checks it builds.
     blocking_checks: dict[str, list[str]] = {}  # noqa: RUF012 (pydantic copies it per instance)
 
     @property
-    def warehouse(self) -> Warehouse:
-        """The ``warehouse`` resource's file and lock wait (one config, ``definitions.py``)."""
-        return Warehouse(database=self.database, lock_timeout_s=self.lock_timeout_s)
+    def database(self) -> str:
+        return self.warehouse.database
 
     def _identity(self, metadata: dict[str, Any], asset_key: dg.AssetKey) -> tuple[str, str]:
         return str(metadata.get(SCHEMA_KEY, "public")), asset_key.path[-1]
@@ -198,7 +198,7 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
             schema=schema,
             table=table,
             columns=tuple(wanted) if wanted else None,
-            lock_timeout_s=self.lock_timeout_s,
+            lock_timeout_s=self.warehouse.lock_timeout_s,
             run_id=run_id,
         )
         if context.has_asset_partitions and metadata.get(PARTITION_EXPR):

@@ -38,7 +38,8 @@ import duckdb
 import pyarrow
 
 from .parquet_export import export_parquet, swap_parquet
-from .warehouse import connect, is_lake, quote_ident
+from .resources import Warehouse
+from .warehouse import is_lake, quote_ident
 
 # published.info.format: a previous copy of another format is rebuilt whole.
 FORMAT = 1
@@ -96,8 +97,7 @@ class AnalyticsCopy(dg.ConfigurableResource):
 
     path: str = ""
     parquet: str = ""
-    warehouse: str = ""
-    lock_timeout_s: float = 60.0
+    warehouse: Warehouse  # the ``warehouse`` resource itself (nested)
 
     @contextlib.contextmanager
     def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[AnalyticsCopy]:
@@ -105,11 +105,11 @@ class AnalyticsCopy(dg.ConfigurableResource):
         its end: each input's check through the I/O manager then reuses this process's open
         database (DuckDB's instance cache) instead of opening the file again, ~0.06 s apiece at
         scale 10, and the step waits for another process's lock once, here."""
-        if not (self.path and self.warehouse) or is_lake(self.warehouse):
+        if not self.path or is_lake(self.warehouse.database):
             yield self
             return
         run_id = context.dagster_run.run_id if context.dagster_run else None
-        with connect(self.warehouse, self.lock_timeout_s, context.log, run_id):
+        with self.warehouse.connect(context.log, run_id):
             yield self
 
 

@@ -15,6 +15,7 @@ import pytest
 from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
+from ecommerce_assets.resources import Warehouse
 from ecommerce_assets.warehouse import WarehouseCorruptError, WarehouseLockedError, connect
 from ecommerce_assets.writes import SchemaEvolutionError, write_slice
 
@@ -73,7 +74,7 @@ def test_stock_io_manager_loses_the_table_where_ours_keeps_it(tmp_path: Path) ->
     ]  # the stock manager lost the rows
 
     ours_db = tmp_path / "ours.duckdb"
-    ours = DuckDBWarehouseIOManager(database=str(ours_db))
+    ours = DuckDBWarehouseIOManager(warehouse=Warehouse(database=str(ours_db)))
     assert run(ours, five).success
     assert run(ours, six_cols).success  # a new nullable column is added, not a failure
     assert rows(ours_db, "SELECT count(*), count(b) FROM s.t") == [(6, 6)]
@@ -112,7 +113,7 @@ def test_stock_io_manager_swaps_reordered_columns(tmp_path: Path) -> None:
     for io_manager, path in (
         (DuckDBPandasIOManager(database=str(db)), db),
         (
-            DuckDBWarehouseIOManager(database=str(tmp_path / "ours.duckdb")),
+            DuckDBWarehouseIOManager(warehouse=Warehouse(database=str(tmp_path / "ours.duckdb"))),
             tmp_path / "ours.duckdb",
         ),
     ):
@@ -183,7 +184,7 @@ def test_materialization_metadata(tmp_path: Path) -> None:
     def t(context: dg.AssetExecutionContext) -> pd.DataFrame:
         return pd.DataFrame({"d": pd.to_datetime([context.partition_key] * 3), "qty": [1, 2, 3]})
 
-    io_manager = DuckDBWarehouseIOManager(database=str(tmp_path / "w.duckdb"))
+    io_manager = DuckDBWarehouseIOManager(warehouse=Warehouse(database=str(tmp_path / "w.duckdb")))
     for key in ("2024-01-01", "2024-01-02"):
         result = dg.materialize([t], partition_key=key, resources={"io_manager": io_manager})
     metadata = result.get_asset_materialization_events()[0].materialization.metadata

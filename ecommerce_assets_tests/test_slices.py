@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pytest
 
 from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
+from ecommerce_assets.resources import Warehouse
 from ecommerce_assets.runner import range_tags
 from ecommerce_assets.schemas import StgLoadAudit, conform, dagster_type
 from ecommerce_assets.slices import (
@@ -156,7 +157,11 @@ def test_a_written_chunk_is_released_before_the_next_one_is_produced(tmp_path: P
 
     result = dg.materialize(
         [t],
-        resources={"io_manager": DuckDBWarehouseIOManager(database=str(tmp_path / "w.duckdb"))},
+        resources={
+            "io_manager": DuckDBWarehouseIOManager(
+                warehouse=Warehouse(database=str(tmp_path / "w.duckdb"))
+            )
+        },
         tags=range_tags(D[0], D[4]),
     )
     assert result.success
