@@ -1,8 +1,8 @@
 """Dagster resources and their keys: the landing zone, the catalog API and the DuckDB warehouse.
 
 Assets, checks and the quality report reach the warehouse through :class:`Warehouse`; the I/O
-manager (``io_manager.py``, key ``WAREHOUSE_IO``) reads and writes asset tables with the same
-database and lock wait.
+manager (``io_manager.py``, key ``WAREHOUSE_IO``) and the analytics copy nest that same resource,
+so one object owns the database, its lock wait and its connections.
 """
 
 from __future__ import annotations
