@@ -9,7 +9,8 @@ id read before the staged rows are, so a day staged while the build reads is pic
 next one, at worst twice, never missed).
 
 Rebuilt from all history instead when the update could be wrong or there is nothing to update
-from: no earlier build in this instance, the table missing from the warehouse, or a day staged
+from: no earlier build in this instance, the table missing from the warehouse, SCD2 rules other
+than the last build's (``SCD2_VERSION``, bumped with any change to them), or a day staged
 again (a re-delivery can remove a key's row, which an update by the keys it holds now would
 not see). One window is left: on a PostgreSQL instance a storage id is taken at insert, so a
 staging event inserted at the same moment as a newer one could commit after the build read the
@@ -25,6 +26,9 @@ from datetime import date
 import dagster as dg
 
 STAGED_THROUGH = "staged_through"
+# The SCD2 rules' version (``transforms/dimensions.py``), also the dimensions' Dagster code version:
+# a build under other rules than the last one's rebuilds everything.
+LOGIC_VERSION = "logic_version"
 _PAGE = 1000
 
 
@@ -38,9 +42,10 @@ class Update:
 
 
 def plan_update(
-    instance: dg.DagsterInstance, dimension: str, staged: str, table_exists: bool
+    instance: dg.DagsterInstance, dimension: str, staged: str, table_exists: bool, version: str
 ) -> Update:
-    """How ``dimension`` is brought up to date with the asset ``staged`` it is built from."""
+    """How ``dimension`` is brought up to date with the asset ``staged`` it is built from, under
+    the SCD2 rules of ``version``."""
     newest = _newest(instance, staged)
     if not table_exists:
         return Update(None, newest, "rebuilt: the table is not in the warehouse")
@@ -49,6 +54,10 @@ def plan_update(
     noted = materialization.metadata.get(STAGED_THROUGH) if materialization else None
     if noted is None:
         return Update(None, newest, "rebuilt: no earlier build recorded in this instance")
+    built_with = materialization.metadata.get(LOGIC_VERSION)
+    if built_with is None or built_with.value != version:
+        was = built_with.value if built_with is not None else "unknown"
+        return Update(None, newest, f"rebuilt: the SCD2 rules changed (version {was} -> {version})")
     through = int(noted.value)
     days, seen = _staged_since(instance, staged, through)
     if not days:

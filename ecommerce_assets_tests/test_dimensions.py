@@ -11,6 +11,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from ecommerce_assets.assets import dimensions as dimension_assets
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.transforms.dimensions import (
@@ -292,11 +293,11 @@ def _rows(warehouse: Path, table: str) -> list[tuple]:
 
 
 def test_a_new_day_updates_its_keys_and_a_restaged_day_rebuilds(
-    landing: Path, tmp_path: Path
+    landing: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 26: after the first build, a day's run recomputes only the keys the day staged
     (counted independently from stg_users) and the table equals a build from scratch; a day
-    staged again makes the next build a rebuild, with the same result."""
+    staged again makes the next build a rebuild, with the same result; so do changed SCD2 rules."""
     warehouse, reference = tmp_path / "a.duckdb", tmp_path / "b.duckdb"
     _build(landing, 6, reference)  # one run, its own instance: the table from scratch
     day6, day3 = START + timedelta(days=5), START + timedelta(days=2)
@@ -322,3 +323,17 @@ def test_a_new_day_updates_its_keys_and_a_restaged_day_rebuilds(
         assert _update(instance, "dim_users") == (f"rebuilt: {day3} was staged again", -1)
         for table in DIMS:
             assert _rows(warehouse, table) == _rows(reference, table), table
+        # Nothing staged since: nothing to do; other SCD2 rules than the last build's: rebuilt.
+        alone = dict(selection="key:dim_users", instance=instance)
+        assert materialize_days(defs, day6, day6, **alone).success
+        assert _update(instance, "dim_users") == (
+            "unchanged: no day staged since the last build",
+            0,
+        )
+        monkeypatch.setattr(dimension_assets, "SCD2_VERSION", "2")
+        assert materialize_days(defs, day6, day6, **alone).success
+        assert _update(instance, "dim_users") == (
+            "rebuilt: the SCD2 rules changed (version 1 -> 2)",
+            -1,
+        )
+        assert _rows(warehouse, "dim_users") == _rows(reference, "dim_users")

@@ -17,12 +17,13 @@ from datetime import date
 import dagster as dg
 import pandas as pd
 
-from ..dimension_updates import STAGED_THROUGH, plan_update
+from ..dimension_updates import LOGIC_VERSION, STAGED_THROUGH, plan_update
 from ..partitions import today_utc
 from ..resources import Warehouse
 from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
 from ..slices import KeyedFrame, WarehouseSlice, sql_inputs
 from ..transforms.dimensions import (
+    SCD2_VERSION,
     build_dim_date,
     build_dim_payment_method,
     build_dim_products,
@@ -68,7 +69,7 @@ def update_dimension(
     dim = DIMENSIONS[table]
     with warehouse.connect(context.log, context.run_id) as con:
         exists = bool(table_columns(con, "marts", table))
-    plan = plan_update(context.instance, table, staged.table, exists)
+    plan = plan_update(context.instance, table, staged.table, exists, SCD2_VERSION)
     if plan.days is None:
         versions = build(staged)
         out: pd.DataFrame | KeyedFrame = versions
@@ -88,6 +89,7 @@ def update_dimension(
             "update": plan.reason,
             "updated_keys": len(out.keys) if isinstance(out, KeyedFrame) else -1,
             STAGED_THROUGH: plan.staged_through,
+            LOGIC_VERSION: SCD2_VERSION,
         }
     )
     return out
@@ -127,6 +129,7 @@ def build_dimension_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(
         name="dim_users",
         ins={"stg_users": dg.AssetIn()},
+        code_version=SCD2_VERSION,
         **table_asset_kwargs(
             DimUsers,
             group=GROUP,
@@ -143,6 +146,7 @@ def build_dimension_assets() -> list[dg.AssetsDefinition]:
     @dg.asset(
         name="dim_products",
         ins={"stg_products": dg.AssetIn()},
+        code_version=SCD2_VERSION,
         **table_asset_kwargs(
             DimProducts,
             group=GROUP,

@@ -27,6 +27,9 @@ from ..schemas import DimDate, DimPaymentMethod, DimProducts, DimUsers, conform
 from ..slices import Relation, sql_inputs
 from ..warehouse import fetch_frame
 
+# The version of the SCD2 rules below: bump it with any change to what a version is, so that
+# the next build rebuilds every key instead of updating the new days' (``dimension_updates.py``).
+SCD2_VERSION = "1"
 UNKNOWN_SK = 0
 UNKNOWN_ID = -1
 VALID_FROM_MIN = "1900-01-01 00:00:00"
