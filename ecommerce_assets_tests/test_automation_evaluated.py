@@ -113,8 +113,8 @@ def test_a_failed_blocking_check_holds_the_readers_back_until_it_passes(
     built, ticks = built_two_days(tmp_path / "zone", instance)
     real = staging_assets.stage_table
 
-    def buggy(spec, raw, staged_orders=None, history=None):  # type: ignore[no-untyped-def]
-        out = real(spec, raw, staged_orders, history)
+    def buggy(spec, raw, *context):  # type: ignore[no-untyped-def]
+        out = real(spec, raw, *context)
         if spec.name == "users":
             staged = pd.concat([out.staged, out.staged.head(1)], ignore_index=True)
             out = type(out)(staged, out.quarantine, out.audit)

@@ -248,8 +248,8 @@ def test_a_blocking_failure_stops_downstream_assets(
     """A staged order duplicated (as a buggy transform would) fails the blocking key check."""
     real = staging_assets.stage_table
 
-    def buggy(spec, raw, staged_orders=None, history=None):  # type: ignore[no-untyped-def]
-        out = real(spec, raw, staged_orders, history)
+    def buggy(spec, raw, *context):  # type: ignore[no-untyped-def]
+        out = real(spec, raw, *context)
         if spec.name == "orders":
             staged = pd.concat([out.staged, out.staged.head(1)], ignore_index=True)
             out = type(out)(staged, out.quarantine, out.audit)

@@ -297,10 +297,10 @@ def test_failure_mid_backfill_keeps_committed_days_and_rerun_completes(
 
     real = staging_assets.stage_table
 
-    def failing(spec, raw, staged_orders=None, history=None):
+    def failing(spec, raw, *context):
         if spec.name == "orders":
             raise RuntimeError("injected: the machine ran out of memory staging orders")
-        return real(spec, raw, staged_orders, history)
+        return real(spec, raw, *context)
 
     monkeypatch.setattr(staging_assets, "stage_table", failing)
     result = materialize_days(
