@@ -28,7 +28,8 @@ from dagster._core.definitions.asset_checks.asset_check_evaluation import (
 
 # runner.stream_days: executing a run's plan in this process with Dagster's own iterator (what a
 # launched worker does), because ``execute_in_process`` keeps every event and output for its
-# result, memory that grows with the range.
+# result, memory that grows with the range; the public ``dagster.execute_job`` does too (its
+# ``execute_run`` collects the run's events in a list for the result it returns).
 from dagster._core.definitions.job_base import InMemoryJob as InMemoryJob
 
 # launch.py: the job (and asset subset) a launched run targets, as `dagster job launch` names it.
