@@ -85,7 +85,6 @@ GROUPS: dict[str, set[str]] = {
         "test_build_run",
         "test_catalog_api_build",
         "test_cli",
-        "test_concurrency",
         "test_daemon_e2e",
         "test_dagster_cli",
         "test_dashboard",
