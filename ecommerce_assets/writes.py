@@ -51,8 +51,14 @@ class WarehouseConflictError(RuntimeError):
 
 
 def _is_conflict(exc: duckdb.Error) -> bool:
-    """A DuckLake commit that lost a race (another writer changed what this one read or deleted)."""
-    return isinstance(exc, duckdb.TransactionException) and "conflict" in str(exc).lower()
+    """A DuckLake commit that lost a race: another writer changed what this one read or deleted,
+    or DuckLake's own conflict check failed on another process's commit that landed meanwhile
+    (DuckLake for DuckDB 1.4 can fail "Failed to parse catalog entry" on a concurrent table
+    creation). Either way the transaction was rolled back whole, so running it again is safe."""
+    text = str(exc).lower()
+    return isinstance(exc, duckdb.TransactionException) and (
+        "conflict" in text or "failed to commit ducklake transaction" in text
+    )
 
 
 # The name under which SQL reads a chunk (``_sql_on_chunk``).

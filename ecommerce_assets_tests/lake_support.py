@@ -9,6 +9,7 @@ ways): equal row counts, equal values, money to the cent.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,22 @@ def _admin(sql: str) -> None:
 
 
 @contextmanager
+def drop_database(name: str, attempts: int = 10) -> None:
+    """``DROP DATABASE … WITH (FORCE)``, again after a second while it meets an autovacuum
+    worker: FORCE may not end a worker's session for a role that is not a superuser
+    ("must be a member of the role whose process is being terminated")."""
+    import psycopg2
+
+    for attempt in range(1, attempts + 1):
+        try:
+            drop_database(name)
+            return
+        except psycopg2.errors.InsufficientPrivilege:
+            if attempt == attempts:
+                raise
+            time.sleep(1.0)
+
+
 def fresh_lake(data: Path) -> Iterator[str]:
     """A new, empty lake (its ``ducklake:`` warehouse setting) whose files go under ``data``."""
     name = f"lake_test_{uuid.uuid4().hex[:12]}"
@@ -57,7 +74,7 @@ def fresh_lake(data: Path) -> Iterator[str]:
             yield uri
         finally:
             lake.close(uri)
-            _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            drop_database(name)
 
 
 def tables(uri: str) -> dict[str, int]:

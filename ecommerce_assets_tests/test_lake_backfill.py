@@ -26,7 +26,7 @@ from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 
 from .conftest import START, definitions
-from .lake_support import _admin, differences, fresh_lake, pg_settings
+from .lake_support import _admin, differences, drop_database, fresh_lake, pg_settings
 from .test_browser_backfill import BACKFILL, DONE, INSTANCE, stop_run_launching_sensors
 from .webserver import (
     ROOT,
@@ -144,7 +144,7 @@ def backfill(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LakePro
             )
             yield project, run_backfill(project)
     finally:
-        _admin(f"DROP DATABASE IF EXISTS {instance_db} WITH (FORCE)")
+        drop_database(instance_db)
 
 
 def run_backfill(project: LakeProject) -> Finished:

@@ -23,6 +23,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from .lake_support import drop_database
 from .webserver import stop_process
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,9 +57,7 @@ def scratch_db() -> Iterator[str]:
         con.autocommit = True
         con.cursor().execute(f'CREATE DATABASE "{name}"')
     yield name
-    with closing(connect(os.environ["ECOMMERCE_PG_DB"])) as con:
-        con.autocommit = True
-        con.cursor().execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    drop_database(name)
 
 
 @pytest.fixture
