@@ -45,7 +45,6 @@ def _admin(sql: str) -> None:
         con.close()
 
 
-@contextmanager
 def drop_database(name: str, attempts: int = 10) -> None:
     """``DROP DATABASE … WITH (FORCE)``, again after a second while it meets an autovacuum
     worker: FORCE may not end a worker's session for a role that is not a superuser
@@ -54,7 +53,7 @@ def drop_database(name: str, attempts: int = 10) -> None:
 
     for attempt in range(1, attempts + 1):
         try:
-            drop_database(name)
+            _admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             return
         except psycopg2.errors.InsufficientPrivilege:
             if attempt == attempts:
@@ -62,6 +61,7 @@ def drop_database(name: str, attempts: int = 10) -> None:
             time.sleep(1.0)
 
 
+@contextmanager
 def fresh_lake(data: Path) -> Iterator[str]:
     """A new, empty lake (its ``ducklake:`` warehouse setting) whose files go under ``data``."""
     name = f"lake_test_{uuid.uuid4().hex[:12]}"
