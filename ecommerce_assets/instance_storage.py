@@ -29,9 +29,8 @@ evaluations. A check step always logs a further event (its outputs, its success 
 its evaluations, so they are stored before the step is seen to end; a killed process loses the
 held ones exactly when its step never ends (Dagster then reports the checks as failed to execute).
 
-Past 400 lines (about 440) on purpose: it is one class overriding Dagster's storage, and each
-override sits next to the paths it changes; split across modules, a reader could no longer see
-which of the stock storage's writes this one replaces.
+It is one class overriding Dagster's storage, each override next to the paths it changes; which
+events a batch holds is decided in ``event_batches.py``.
 """
 
 from __future__ import annotations
@@ -42,26 +41,29 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC
 from typing import Any
 
 import dagster as dg
-from sqlalchemy import and_, bindparam, case, select
+from sqlalchemy import and_, bindparam
 from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection, Engine, create_engine
 from sqlalchemy.pool import QueuePool
 
 from .dagster_internals import (
-    ASSET_EVENTS,
     INDEX_SHARD_NAME,
     AssetCheckExecutionRecordStatus,
     AssetCheckExecutionsTable,
     SqlEventLogStorageTable,
     SqliteEventLogStorage,
 )
-
-# (asset, check name, partition or None, passed, severity of a failed evaluation)
-CheckResult = tuple[dg.AssetKey, str, str | None, bool, dg.AssetCheckSeverity | None]
+from .event_batches import (
+    asset_row_writers,
+    batch_size,
+    batchable,
+    held_check_evaluation,
+    inserted,
+)
+from .event_log_reads import EventLogReads
 
 _BUSY_TIMEOUT_S = 30
 _MAX_ENGINES = 8
@@ -74,13 +76,6 @@ _log = logging.getLogger(__name__)
 STRICT_ENV = "ECOMMERCE_EVENT_LOG_STRICT"
 WRITTEN_FOR = "1.13"
 _warned = False
-
-
-def inserted(conn: Connection, statement: Any) -> int | None:
-    """The primary key ``statement`` (an insert) gave its row; the result closed at once (a
-    SQLAlchemy 2 result is a context manager: what Dagster's ``db_result`` shim does for 1.x)."""
-    with conn.execute(statement) as result:
-        return result.inserted_primary_key[0]
 
 
 class BatchFallbackError(RuntimeError):
@@ -109,45 +104,11 @@ def _pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _batchable(event: dg.EventLogEntry) -> bool:
-    """Asset events: a run-shard row, an index-shard mirror, its tags and the asset-key row."""
-    return event.is_dagster_event and event.dagster_event_type in ASSET_EVENTS
-
-
-def _held_check_evaluation(event: dg.EventLogEntry) -> bool:
-    """A run's evaluation of one partition of a check (what a range run logs per check and day)."""
-    if not (event.is_dagster_event and event.run_id):
-        return False
-    if event.dagster_event_type != dg.DagsterEventType.ASSET_CHECK_EVALUATION:
-        return False
-    return event.get_dagster_event().event_specific_data.partition is not None  # type: ignore[union-attr]
-
-
-def _batch_size() -> int:
-    return int(os.getenv("DAGSTER_EVENT_BATCH_SIZE", "0") or 0)
-
-
-def _asset_row_writers(events: Sequence[dg.EventLogEntry]) -> list[int]:
-    """Indexes of the events whose ``asset_keys`` write shows in the row after all of them.
-
-    The row of an asset key is inserted by its first event; each later write sets the columns
-    its event type sets, so a write followed by one of the same key and type leaves no trace.
-    Within one transaction the result is the per-event one, at ~1 write per asset instead of N.
-    """
-    first: dict[dg.AssetKey | None, int] = {}
-    last: dict[tuple[dg.AssetKey | None, dg.DagsterEventType | None], int] = {}
-    for i, event in enumerate(events):
-        key = event.get_dagster_event().asset_key
-        first.setdefault(key, i)
-        last[(key, event.dagster_event_type)] = i
-    return sorted({*first.values(), *last.values()})
-
-
 class _UnplannedEvaluation(Exception):
     """A held evaluation has no planned row: the stock path inserts one."""
 
 
-class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+class PooledSqliteEventLogStorage(EventLogReads, SqliteEventLogStorage):
     """``SqliteEventLogStorage`` with kept engines, WAL/``synchronous=NORMAL`` and batch writes."""
 
     def __init__(self, base_dir: str, inst_data: Any = None):
@@ -196,8 +157,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
 
     def store_event(self, event: dg.EventLogEntry) -> None:
         """Dagster's, except that partitioned check evaluations are held and written in batches."""
-        size = _batch_size()
-        if size > 0 and _held_check_evaluation(event):
+        size = batch_size()
+        if size > 0 and held_check_evaluation(event):
             with self._held_lock:
                 if self._held and self._held[0].run_id != event.run_id:
                     self.flush_check_evaluations()
@@ -285,55 +246,6 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             for event in events:
                 super().store_event(event)
 
-    def materialization_pointers(self, storage_ids: Sequence[int]) -> dict[int, tuple[str, float]]:
-        """(run id, timestamp) of index-shard events by storage id, without deserializing them.
-
-        What a per-day check evaluation points at (``checks/daily.py``): ``fetch_materializations``
-        would deserialize each day's whole materialization (metadata and all), ~0.2 s per asset
-        and year.
-        """
-        table = SqlEventLogStorageTable
-        out: dict[int, tuple[str, float]] = {}
-        ids = list(storage_ids)
-        with self.index_connection() as conn:
-            for start in range(0, len(ids), 500):
-                rows = conn.execute(
-                    select(table.c.id, table.c.run_id, table.c.timestamp).where(
-                        table.c.id.in_(ids[start : start + 500])
-                    )
-                ).fetchall()
-                for storage_id, run_id, timestamp in rows:
-                    out[storage_id] = (run_id, timestamp.replace(tzinfo=UTC).timestamp())
-        return out
-
-    def check_results_of_run(self, run_id: str) -> list[CheckResult]:
-        """Each check evaluation a run recorded, as (asset, check, partition, passed, severity),
-        from the check-execution index: only failed evaluations are deserialized (for their
-        severity). The build's summary read all ~27,500 of a year's back (2.9 s at scale 1)."""
-        self.flush_check_evaluations()
-        table = AssetCheckExecutionsTable
-        failed = AssetCheckExecutionRecordStatus.FAILED.value
-        query = select(
-            table.c.asset_key,
-            table.c.check_name,
-            table.c.partition,
-            table.c.execution_status,
-            case((table.c.execution_status == failed, table.c.evaluation_event), else_=None),
-        ).where(table.c.run_id == run_id)
-        with self.index_connection() as conn:
-            rows = conn.execute(query).fetchall()
-        out = []
-        for asset_key, check_name, partition, status, event in rows:
-            if status == AssetCheckExecutionRecordStatus.PLANNED.value:
-                continue
-            severity = None
-            if event:
-                evaluation = dg.deserialize_value(event, dg.EventLogEntry).get_dagster_event()
-                severity = evaluation.event_specific_data.severity
-            asset = dg.AssetKey.from_db_string(asset_key)
-            out.append((asset, check_name, partition, status != failed, severity))
-        return out
-
     # Reads that may concern held evaluations see them written first.
     def get_asset_check_partition_info(self, *args: Any, **kwargs: Any) -> Any:
         self.flush_check_evaluations()
@@ -360,10 +272,10 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self.flush_check_evaluations()
         stretch: list[dg.EventLogEntry] = []
         for event in events:
-            if stretch and not (_batchable(event) and event.run_id == stretch[0].run_id):
+            if stretch and not (batchable(event) and event.run_id == stretch[0].run_id):
                 self._store_asset_events(stretch)
                 stretch = []
-            if _batchable(event):
+            if batchable(event):
                 stretch.append(event)
             else:
                 self.store_event(event)
@@ -396,7 +308,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                         "Cannot store asset event tags for null event id."
                     )
                 self._store_asset_event_tags(index_conn, events, event_ids)
-                for i in _asset_row_writers(events):
+                for i in asset_row_writers(events):
                     self._store_asset_event(index_conn, events[i], event_ids[i])
         except Exception:
             _fall_back("asset events", len(events))

@@ -22,8 +22,9 @@ from .dagster_internals import add_partition_metadata
 from .lake import catalog_lock
 from .resources import Warehouse
 from .slices import DailyFrames, KeyedFrame, WarehouseSlice
+from .table_schema import table_columns
 from .warehouse import is_lake, quote_ident
-from .writes import DaySlice, table_columns, write_chunks
+from .writes import DaySlice, write_chunks
 
 __all__ = ["DuckDBWarehouseIOManager"]
 

@@ -31,18 +31,9 @@ import pyarrow
 import pyarrow.compute as pc
 
 from .contract import SUCCESS_MARKER, TableSpec
-from .record_lines import (
-    find_line_end_defect,
-    line_breaks,
-    line_count,
-    max_record_lines,
-    multi_line_values,
-    place_file,
-    place_simple,
-    rejects_by_file,
-    scan,
-    values_of,
-)
+from .csv_scan import find_line_end_defect, rejects_by_file, scan
+from .physical_lines import line_breaks, line_count, multi_line_values, values_of
+from .record_lines import max_record_lines, place_file, place_simple
 
 _DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

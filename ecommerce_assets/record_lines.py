@@ -4,12 +4,10 @@ Why a module of its own: DuckDB returns a file's good records in order and numbe
 it rejects, by a counter of records; the platform's line numbers are physical (as an editor shows
 them), and a stray quote can swallow whole lines into one record. Placing each record on its
 lines, and recovering swallowed lines, is the reader's one intricate part (``landing.py`` calls
-``scan``, ``place_simple`` and ``place_file``; what sets swallowing quotes apart is in
-``swallowed_quotes.py``). Line ends checked before a file is read live here too.
-
-Past 400 lines: the walk that follows DuckDB's account of a file through its physical lines
-(``place_file``, ``_walk``, ``_tile``, ``record_end``, ``_trusted``) is one algorithm whose
-parts check each other; split, each part would be read without the invariants it relies on.
+``place_simple`` and ``place_file``). The scan itself and the line-end check are in
+``csv_scan.py``, a file's lines in ``physical_lines.py``, what sets swallowing quotes apart in
+``swallowed_quotes.py``; the walk (``place_file``, ``_walk``, ``_tile``, ``record_end``,
+``_trusted``) stays here whole, one algorithm whose parts check each other.
 """
 
 from __future__ import annotations
@@ -17,15 +15,16 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import numpy as np
 import pyarrow
-import pyarrow.compute as pc
 
+from .csv_scan import Reject, rejects_by_file, scan
+from .physical_lines import FileLines, eol_of, line_breaks, multi_line_values
 from .swallowed_quotes import (
     RAW_LINE_LIMIT,
     SetApart,
@@ -33,48 +32,6 @@ from .swallowed_quotes import (
     quote_openers,
     swallowing_records,
 )
-
-# Tokens that matter for line ends: a quote toggles quoting; CRLF, CR and LF end a record.
-_LINE_END_TOKEN = re.compile(rb'"|\r\n|\r|\n')
-_BOM = b"\xef\xbb\xbf"
-
-
-def has_rejects(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'reject_errors'"
-        ).fetchone()[0]
-    )
-
-
-def scan(
-    con: duckdb.DuckDBPyConnection, header: tuple[str, ...], paths: list[str]
-) -> tuple[pyarrow.Table, pyarrow.Table]:
-    """One DuckDB scan of files sharing ``header``: the good records (every column of the header
-    as text, extra columns included, by position: ``c0``, ``c1``, ...; then ``file_index``) and
-    the rejected ones (``file_index``, DuckDB's ``counter``, ``csv_line`` and ``parse_error``),
-    each in file order. Columns are named by position so that no header name (one called
-    ``file_index``, an empty one) meets the SQL."""
-    try:
-        good = con.sql(
-            "SELECT *, file_index FROM read_csv($paths, auto_detect=false, header=true, "
-            "delim=',', quote='\"', escape='\"', columns=$columns, store_rejects=true, "
-            "strict_mode=true)",
-            params={"paths": paths, "columns": {f"c{i}": "VARCHAR" for i in range(len(header))}},
-        ).to_arrow_table()
-        rejects = con.sql(
-            "SELECT e.file_id AS file_index, e.line AS counter, "
-            "first(e.csv_line ORDER BY e.column_idx) AS csv_line, "
-            "first(e.error_type || ': ' || e.error_message ORDER BY e.column_idx) "
-            "AS parse_error "
-            "FROM reject_errors e GROUP BY ALL ORDER BY 1, 2"
-        ).to_arrow_table()
-    finally:
-        # A connection's reject tables accumulate across scans: empty them for the next scan.
-        if has_rejects(con):
-            con.execute("DELETE FROM reject_errors; DELETE FROM reject_scans")
-    return good, rejects
-
 
 # ------------------------------------------------------------------------------------------------
 # Physical lines: where each record starts, and quoting that swallowed lines.
@@ -135,86 +92,6 @@ def max_record_lines(environ: Mapping[str, str] | None = None) -> int:
     if value < 1:
         raise ValueError(f"{MAX_RECORD_LINES_ENV}={text!r} must be at least 1")
     return value
-
-
-@dataclass(frozen=True)
-class Reject:
-    """A record DuckDB rejected: its ``counter`` (records and blank lines, header = 1), its error,
-    and its text as DuckDB kept it (used only when the records do not fit the lines)."""
-
-    counter: int
-    text: str
-    error: str
-
-
-@dataclass(frozen=True)
-class FileLines:
-    """A file's physical lines: line k (1-based) is ``data[starts[k-1]:stops[k-1]]``, without its
-    line end; ``nonblank`` the numbers of the lines after the header that hold anything."""
-
-    data: bytes
-    eol: bytes  # the byte that ends a line
-    newline: bytes  # the header's line end: LF, CRLF or CR
-    starts: np.ndarray
-    stops: np.ndarray
-    nonblank: np.ndarray
-
-    @classmethod
-    def of(cls, data: bytes) -> FileLines:
-        eol = eol_of(data)
-        raw = np.frombuffer(data, np.uint8)
-        ends = np.flatnonzero(raw == eol[0])
-        starts = np.concatenate(([0], ends + 1))
-        stops = np.concatenate((ends, [len(data)]))
-        if starts[-1] == len(data):  # the last line has its line end: nothing after it
-            starts, stops = starts[:-1], stops[:-1]
-        crlf = eol == b"\n" and len(ends) > 0 and ends[0] > 0 and raw[ends[0] - 1] == 13
-        if crlf:  # the CR of a CRLF belongs to the line end
-            stops = stops - ((stops > starts) & (raw[np.maximum(stops - 1, 0)] == 13))
-        nonblank = np.flatnonzero(stops[1:] > starts[1:]) + 2
-        return cls(data, eol, b"\r\n" if crlf else eol, starts, stops, nonblank)
-
-    @property
-    def count(self) -> int:
-        return len(self.starts)
-
-    def line_of(self, position: int) -> int:
-        """The line holding byte ``position`` (a line end belongs to its line)."""
-        return int(np.searchsorted(self.starts, position, side="right"))
-
-    def text(self, first: int, last: int, limit: int | None = None) -> str:
-        stop = self.stops[last - 1]
-        if limit is not None:  # UTF-8 takes at most 4 bytes a character
-            stop = min(stop, self.starts[first - 1] + 4 * limit)
-        text = self.data[self.starts[first - 1] : stop].decode("utf-8", "replace")
-        return text if limit is None else text[:limit]
-
-    def without(self, lines: Iterable[int]) -> bytes:
-        """The file with ``lines`` blank: each keeps a line end (the header's, which a line end
-        inside quotes need not be), so every other line keeps its number."""
-        parts, done = [], 0
-        for line in sorted(lines):
-            parts += [self.data[done : self.starts[line - 1]], self.newline]
-            done = int(self.starts[line]) if line < self.count else len(self.data)
-        parts.append(self.data[done:])
-        return b"".join(parts)
-
-
-def eol_of(data: bytes) -> bytes:
-    """The byte that ends a physical line: CR when the header ends with a lone CR, else LF."""
-    lf, cr = data.find(b"\n"), data.find(b"\r")
-    return b"\r" if cr >= 0 and (lf < 0 or cr < lf - 1) else b"\n"
-
-
-def line_breaks(table: pyarrow.Table, width: int, eol: str) -> np.ndarray:
-    """Per record, the line breaks inside its values (the first ``width`` columns): it spans
-    that many physical lines more than one."""
-    total = np.zeros(table.num_rows, np.int64)
-    for i in range(width):
-        column = table.column(i)
-        if column.null_count < len(column):
-            total += pc.count_substring(column, eol).fill_null(0).to_numpy()
-    return total
 
 
 @dataclass
@@ -319,17 +196,6 @@ def place_file(
     return Placement(good, table, malformed)
 
 
-def values_of(column: pyarrow.ChunkedArray, rows: np.ndarray) -> Callable[[int], pyarrow.Scalar]:
-    """The value of ``column`` at the ``i``th of ``rows``."""
-    return lambda i: column[int(rows[i])]
-
-
-def line_count(data: bytes) -> int:
-    """A file's physical lines (header included)."""
-    eol = eol_of(data)
-    return data.count(eol) + (0 if not data or data.endswith(eol) else 1)
-
-
 def place_simple(
     data: bytes,
     total: int,
@@ -373,40 +239,6 @@ def _reread(
             warnings.append(f"{path}: read again without swallowing lines: {exc}")
             return None
     return data, good, rejects_by_file(rejects).get(0, [])
-
-
-def rejects_by_file(table: pyarrow.Table) -> dict[int, list[Reject]]:
-    """The rejected records of a scan, by file index."""
-    by_file: dict[int, list[Reject]] = {}
-    columns = ("file_index", "counter", "csv_line", "parse_error")
-    for index, counter, text, error in zip(
-        *(table.column(c).to_pylist() for c in columns), strict=True
-    ):
-        by_file.setdefault(int(index), []).append(Reject(int(counter), text or "", error))
-    return by_file
-
-
-def multi_line_values(
-    table: pyarrow.Table, breaks: np.ndarray, eol: str = "\n"
-) -> dict[int, tuple[str | None, ...]]:
-    """The values (header order) of the good records that span several lines and might have
-    swallowed one (a value with a line break and the commas of a record of the header's width),
-    by row."""
-    rows = np.flatnonzero(breaks)
-    if not len(rows):
-        return {}
-    picked = table.take(pyarrow.array(rows)).columns[: table.num_columns - 1]
-    width = len(picked)
-    maybe = np.zeros(len(rows), bool)
-    for column in picked:
-        commas = pc.count_substring(column, ",").fill_null(0).to_numpy()
-        broken = pc.count_substring(column, eol).fill_null(0).to_numpy() > 0
-        maybe |= (commas >= width - 1) & broken
-    if not maybe.any():
-        return {}
-    keep = pyarrow.array(np.flatnonzero(maybe))
-    values = zip(*(c.take(keep).to_pylist() for c in picked), strict=True)
-    return dict(zip(rows[maybe].tolist(), values, strict=True))
 
 
 def _walk(
@@ -554,55 +386,3 @@ def _record_numbers(total: int, rejects: list[Reject]) -> tuple[np.ndarray, list
     candidates = np.arange(2, total + len(counters) + 2, dtype=np.int64)
     good = candidates[~np.isin(candidates, counters)][:total]
     return good, counters.tolist()
-
-
-# What a swallowing record's first lines become: (last line, text, parse_error) by first line.
-
-
-def find_line_end_defect(path: Path) -> str | None:
-    """Where a file's line ends are inconsistent, else None.
-
-    DuckDB's strict CSV reader takes the line end of the header (LF, CRLF, or CR alone) for the
-    whole file and fails the entire scan, without naming a line, when a record outside quotes ends
-    differently (a stray CR in an LF or CRLF file, mixed LF and CRLF). Quoted fields may hold any
-    line ends. Returns ``"line N, column C: ..."`` (N the physical line, header = 1, like
-    ``line_number``; C counts bytes).
-    """
-    data = path.read_bytes()
-    if b"\r" not in data or b"\n" not in data:
-        return None  # LF only, or CR only: consistent
-    if data.count(b"\r\n") == data.count(b"\r") == data.count(b"\n"):
-        return None  # CRLF only (the common case), without scanning
-    names = {b"\n": "LF", b"\r\n": "CRLF", b"\r": "CR"}
-    expected: bytes | None = None
-    quoted = False
-    for match in _LINE_END_TOKEN.finditer(data):
-        token = match.group()
-        if token == b'"':
-            quoted = not quoted
-            continue
-        if quoted:
-            continue
-        if expected is None:
-            expected = token
-        elif token != expected:
-            line, column = _line_and_column(data, match.start(), expected)
-            what = (
-                "a carriage return (CR) outside quotes that is not part of a line end"
-                if token == b"\r"
-                else f"the line ends with {names[token]}"
-            )
-            return (
-                f"line {line}, column {column}: {what}, but the file's header ends with "
-                f"{names[expected]} (line ends must not be mixed)"
-            )
-    return None
-
-
-def _line_and_column(data: bytes, position: int, header_end: bytes) -> tuple[int, int]:
-    """The physical line (1-based) and byte column (1-based, BOM excluded) of ``position``."""
-    end = b"\r" if header_end == b"\r" else b"\n"
-    start = data.rfind(end, 0, position) + 1
-    if start == 0 and data.startswith(_BOM):
-        start = len(_BOM)
-    return 1 + data.count(end, 0, position), position - start + 1

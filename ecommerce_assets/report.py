@@ -14,7 +14,8 @@ from pathlib import Path
 import dagster as dg
 
 from .deliveries import REFUSED, VERDICT_KEY, latest_records, verdict_of
-from .instance_storage import CheckResult, PooledSqliteEventLogStorage
+from .event_log_reads import CheckResult
+from .instance_storage import PooledSqliteEventLogStorage
 from .partitions import DeliveryPlan
 from .warehouse import WarehouseCorruptError, WarehouseLockedError, connect, describe_warehouse
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # the reader's types (record_lines imports this module at run time)
-    from .record_lines import FileLines, Reject
+    from .csv_scan import Reject
+    from .physical_lines import FileLines
 
 # The text kept of a malformed record (DuckDB keeps as much of a rejected record's).
 RAW_LINE_LIMIT = 10_000

@@ -14,14 +14,12 @@ in a local temporary table, then the transaction is retried from it with backoff
 first is created alone under the lake's DDL lock. A write can also replace the rows of some
 business keys instead of a slice (``slices.KeyedFrame``).
 
-Past 400 lines (about 420): the file's and the lake's ways of writing share every check, the DDL
-and the delete of a slice; split in two, each module would reach into the other's internals.
+Creating and evolving a table is ``table_schema.py``'s.
 """
 
 from __future__ import annotations
 
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -33,9 +31,9 @@ import pandas as pd
 import pyarrow
 
 from .slices import DaySlice, SliceLike, as_slice
+from .table_schema import Columns, SchemaEvolutionError, create_or_evolve, needs_ddl, table_columns
 from .warehouse import finish_pending, quote_ident
 
-Columns = list[tuple[str, str, bool]]
 # A write that replaces the rows of some business keys: (key column, keys).
 KeySet = tuple[str, Sequence[int]]
 
@@ -63,29 +61,6 @@ def _is_conflict(exc: duckdb.Error) -> bool:
 
 # The name under which SQL reads a chunk (``_sql_on_chunk``).
 _FRAME = "_ecommerce_chunk"
-
-
-class SchemaEvolutionError(ValueError):
-    """An output is incompatible with the table already in the warehouse."""
-
-
-def _normalize_type(sql_type: str) -> str:
-    return re.sub(r"\s+", "", sql_type).upper()
-
-
-def _table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns "
-        "WHERE table_catalog = current_database() AND table_schema = ? AND table_name = ? "
-        "ORDER BY ordinal_position",
-        [schema, table],
-    ).fetchall()
-    return {name: dtype for name, dtype in rows}
-
-
-def table_columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> dict[str, str]:
-    """Column name -> SQL type of ``schema.table`` in the warehouse (empty if it does not exist)."""
-    return _table_columns(con, schema, table)
 
 
 def _as_arrow(df: pd.DataFrame) -> pyarrow.Table:
@@ -147,7 +122,7 @@ def write_chunks(
                 con.execute("BEGIN TRANSACTION")
                 began = True
                 _prepare(con, schema, table, columns, partition, keys)
-                in_table = _table_columns(con, schema, table)
+                in_table = table_columns(con, schema, table)
             if len(df):
                 # By name: every column of the table in its order, NULL where the chunk lacks it.
                 selects = ", ".join(
@@ -229,7 +204,7 @@ def _prepare(
 ) -> None:
     """Inside the transaction: create or evolve the table, then delete the slice (the rows of
     ``keys`` when given: ``KeyedFrame``)."""
-    _create_or_evolve(con, schema, table, columns)
+    create_or_evolve(con, schema, table, columns)
     fq = f"{quote_ident(schema)}.{quote_ident(table)}"
     if keys is not None:
         column, values = keys
@@ -243,34 +218,6 @@ def _prepare(
             con.execute(f"DELETE FROM {fq} WHERE {col} >= ? AND {col} < ?", [start, end])
     else:
         con.execute(f"DELETE FROM {fq}")
-
-
-def _needs_ddl(con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: Columns) -> bool:
-    existing = _table_columns(con, schema, table)
-    return not existing or any(name not in existing for name, _, _ in columns)
-
-
-def _create_or_evolve(
-    con: duckdb.DuckDBPyConnection, schema: str, table: str, columns: Columns
-) -> None:
-    """Create the table, or add the columns it lacks (a type change is refused)."""
-    fq = f"{quote_ident(schema)}.{quote_ident(table)}"
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
-    existing = _table_columns(con, schema, table)
-    if not existing:
-        ddl = ", ".join(f"{quote_ident(n)} {t}" for n, t, _ in columns)
-        con.execute(f"CREATE TABLE {fq} ({ddl})")
-    else:
-        for name, sql_type, _ in columns:
-            if name not in existing:
-                con.execute(f"ALTER TABLE {fq} ADD COLUMN {quote_ident(name)} {sql_type}")
-            elif _normalize_type(existing[name]) != _normalize_type(sql_type):
-                raise SchemaEvolutionError(
-                    f"{schema}.{table}: column {name!r} is {existing[name]} in the "
-                    f"warehouse but the asset now produces {sql_type}. This is not a "
-                    "compatible change: migrate the table (or drop it to rebuild) first. "
-                    "Nothing was written."
-                )
 
 
 def _sql_on_chunk(con: duckdb.DuckDBPyConnection, chunk: pyarrow.Table, sql: str) -> list[tuple]:
@@ -377,11 +324,11 @@ def write_staged(
                 present = set(staged_columns)
                 selects = ", ".join(
                     quote_ident(n) if n in present else f"CAST(NULL AS {t}) AS {quote_ident(n)}"
-                    for n, t in _table_columns(con, schema, table).items()
+                    for n, t in table_columns(con, schema, table).items()
                 )
                 con.execute(f"INSERT INTO {fq} SELECT {selects} FROM temp.{stage}")
 
-        if ddl_lock is not None and _needs_ddl(con, schema, table, columns):
+        if ddl_lock is not None and needs_ddl(con, schema, table, columns):
             # Created or altered alone, under the lake's DDL lock (lake.catalog_lock: why).
             with ddl_lock():
                 _commit_with_retries(
@@ -389,7 +336,7 @@ def write_staged(
                     schema,
                     table,
                     "its definition",
-                    lambda: _create_or_evolve(con, schema, table, columns),
+                    lambda: create_or_evolve(con, schema, table, columns),
                     attempts,
                 )
         what = partition.label() if partition else "the table"

@@ -16,8 +16,9 @@ from dagster_duckdb_pandas import DuckDBPandasIOManager
 
 from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
 from ecommerce_assets.resources import Warehouse
+from ecommerce_assets.table_schema import SchemaEvolutionError
 from ecommerce_assets.warehouse import WarehouseCorruptError, WarehouseLockedError, connect
-from ecommerce_assets.writes import SchemaEvolutionError, write_slice
+from ecommerce_assets.writes import write_slice
 
 DAY1 = (datetime(2024, 1, 1), datetime(2024, 1, 2))
 DAY2 = (datetime(2024, 1, 2), datetime(2024, 1, 3))

@@ -22,6 +22,7 @@ from ..partitions import today_utc
 from ..resources import Warehouse
 from ..schemas.dimensions import DimDate, DimPaymentMethod, DimProducts, DimUsers
 from ..slices import KeyedFrame, WarehouseSlice, sql_inputs
+from ..table_schema import table_columns
 from ..transforms.dimensions import (
     SCD2_VERSION,
     build_dim_date,
@@ -31,7 +32,6 @@ from ..transforms.dimensions import (
     staged_keys,
 )
 from ..transforms.relink import DIMENSIONS, relink_days
-from ..writes import table_columns
 from .common import columns_in, table_asset_kwargs
 
 GROUP = "dimensions"
