@@ -481,9 +481,9 @@ def materialized_ranges(server: Webserver, asset: str) -> list[tuple[str, str]]:
     return [(r["startKey"], r["endKey"]) for r in ranges if r["status"] == "MATERIALIZED"]
 
 
+@pytest.mark.usefixtures("backfill")  # the days it built are what these pages show
 def test_the_chosen_days_show_materialized_and_the_others_missing(
     platform: Platform,
-    backfill: Backfill,
     browser: webdriver.Chrome,  # noqa: F811
 ) -> None:
     url = f"{platform.server.url}/assets/stg_orders?view=partitions"
@@ -541,9 +541,9 @@ WARNED = ("Failed", "warning_outline", "yellow")
 FAILED = ("Failed", "cancel", "red")
 
 
+@pytest.mark.usefixtures("backfill")  # the days it built are what these pages show
 def test_checks_show_their_status_in_the_colour_of_its_severity(
     platform: Platform,
-    backfill: Backfill,
     browser: webdriver.Chrome,  # noqa: F811
     shots: Path,  # noqa: F811
 ) -> None:
@@ -661,9 +661,9 @@ def test_the_failed_blocking_check_shows_its_day_and_failing_rows(
     ), reasons
 
 
+@pytest.mark.usefixtures("backfill")  # the days it built are what these pages show
 def test_the_warned_check_shows_the_file_and_its_unknown_column(
     platform: Platform,
-    backfill: Backfill,
     browser: webdriver.Chrome,  # noqa: F811
     shots: Path,  # noqa: F811
 ) -> None:

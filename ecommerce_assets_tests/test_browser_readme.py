@@ -20,11 +20,11 @@ from urllib.parse import parse_qsl, urlsplit
 import dagster as dg
 import pytest
 
-from .test_browser import (  # noqa: F401 (fixtures)
+from .test_browser import (
     WAIT_S,
     WINDOW,
     body_text,
-    browser,
+    browser,  # noqa: F401 (a fixture)
     dismiss_popups,
     no_spinner,
     open_page,

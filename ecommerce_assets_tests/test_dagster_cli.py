@@ -30,6 +30,7 @@ from .webserver import (
     Project,
     Webserver,
     free_port,
+    spawn,
     stop_process,
     wait_healthy,
 )
@@ -161,16 +162,9 @@ def test_dg_dev_serves_the_project(tmp_path: Path) -> None:
     location, which loads every asset."""
     project = Project.create(tmp_path)
     port, log = free_port(), tmp_path / "dg-dev.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [str(BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
-            cwd=ROOT,
-            env=project.env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    process = spawn(
+        project, [str(BIN / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)], log
+    )
     server = Webserver(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
         wait_healthy(server, HEALTH_TIMEOUT_S)

@@ -192,25 +192,19 @@ def running_webserver(
     """``dagster-webserver -w workspace.yaml`` on 127.0.0.1:<free port>, stopped on exit."""
     port = free_port()
     log = project.root / "webserver.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                str(BIN / "dagster-webserver"),
-                "-w",
-                project.workspace,
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(port),
-            ],
-            cwd=ROOT,
-            env=project.env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so we can stop its children too
-            preexec_fn=die_with_parent if sys.platform == "linux" else None,
-        )
+    process = spawn(
+        project,
+        [
+            str(BIN / "dagster-webserver"),
+            "-w",
+            project.workspace,
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        log,
+    )
     server = Webserver(url=f"http://127.0.0.1:{port}", log=log, process=process)
     try:
         wait_healthy(server, timeout_s)
@@ -219,12 +213,13 @@ def running_webserver(
         stop_process(process)
 
 
-def start_daemon(project: Project, log: Path) -> subprocess.Popen:
-    """``dagster-daemon run -w workspace.yaml`` with the project's environment, output to ``log``,
-    in a process group of its own (its code server and run workers stop with it)."""
+def spawn(project: Project, args: list[str], log: Path) -> subprocess.Popen:
+    """One of the project's tools with its environment from the project root, output to ``log``,
+    in a process group of its own (``stop_process`` stops its children too), dying with the
+    test process on Linux."""
     with log.open("wb") as out:
         return subprocess.Popen(
-            [str(BIN / "dagster-daemon"), "run", "-w", project.workspace],
+            args,
             cwd=ROOT,
             env=project.env,
             stdin=subprocess.DEVNULL,
@@ -233,3 +228,9 @@ def start_daemon(project: Project, log: Path) -> subprocess.Popen:
             start_new_session=True,
             preexec_fn=die_with_parent if sys.platform == "linux" else None,
         )
+
+
+def start_daemon(project: Project, log: Path) -> subprocess.Popen:
+    """``dagster-daemon run -w workspace.yaml``, output to ``log`` (its code server and run
+    workers stop with it)."""
+    return spawn(project, [str(BIN / "dagster-daemon"), "run", "-w", project.workspace], log)
