@@ -13,7 +13,7 @@ import pytest
 
 from ecommerce_assets.assets import staging as staging_assets
 from ecommerce_assets.checks.anomalies import row_count_anomalies, score_drops
-from ecommerce_assets.checks.common import CheckedDays, checked_days
+from ecommerce_assets.checks.days import CheckedDays, checked_days
 from ecommerce_assets.checks.gates import Gate
 from ecommerce_assets.contract import TABLE_NAMES
 from ecommerce_assets.runner import materialize_days, range_tags

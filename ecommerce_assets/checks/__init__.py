@@ -3,6 +3,11 @@
 ``build_checks(partitions_def, partitioned_assets)`` returns every check definition for
 ``Definitions``; checks of partitioned assets report per delivery day, and each check's gate can
 be overridden from ``ECOMMERCE_QUALITY_GATES`` (``gates.py``).
+
+Where things are: what a check is and its result (``framework.py``), the run's days
+(``days.py``), checks written as SQL (``sql.py``), the failing sample's markdown (``markdown.py``),
+one step per layer (``step.py``) and per-day results (``daily.py``); each layer's checks in
+``raw.py``, ``staging.py``, ``marts.py``, ``quality.py`` (``audit.py``: the raw-to-staging audit).
 """
 
 from collections.abc import Collection, Mapping

@@ -17,8 +17,9 @@ from ..record_lines import (
     max_record_lines,
 )
 from ..transforms.staging_rules import EMAIL_PATTERN
-from .common import Check, CheckInputs, Outcome, count_failing, counts_by_day, day_outcome
+from .framework import Check, CheckInputs, Outcome
 from .gates import HANDLED, QUARANTINE, Gate
+from .sql import count_failing, counts_by_day, day_outcome
 
 STG = "staging"
 

@@ -20,7 +20,9 @@ from typing import Any
 import dagster as dg
 
 from ..dagster_internals import AssetCheckEvaluationTargetMaterializationData
-from .common import Check, CheckedDays, Outcome, markdown_sample
+from .days import CheckedDays
+from .framework import Check, Outcome
+from .markdown import markdown_sample
 
 
 def latest_materializations(

@@ -9,17 +9,9 @@ lines (the source's number is kept; ours is exact).
 
 from ..contract import CATEGORIES, PAYMENT_METHODS, UNKNOWN
 from ..transforms.facts import FACT_KEYS, ORPHANS
-from .common import (
-    Check,
-    CheckInputs,
-    Outcome,
-    count_failing,
-    counts_by_day,
-    key_check,
-    rule_check,
-    sql_string_list,
-)
+from .framework import Check, CheckInputs, Outcome
 from .gates import HANDLED
+from .sql import count_failing, counts_by_day, key_check, rule_check, sql_string_list
 
 MARTS = "marts"
 

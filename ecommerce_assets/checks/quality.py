@@ -7,7 +7,8 @@ two product rows one defect is 50 %, which says nothing about the source.
 import pandas as pd
 
 from .anomalies import SCORE_DROP, score_drops
-from .common import Check, CheckInputs, Outcome, count_failing
+from .framework import Check, CheckInputs, Outcome
+from .sql import count_failing
 
 REPORT = "marts.data_quality_report"
 THRESHOLDS = {"completeness": 0.95, "validity": 0.90, "accuracy": 0.85}

@@ -32,8 +32,9 @@ from ..deliveries import (
 )
 from ..landing import complete_deliveries, read_header
 from .anomalies import LOOKBACK_DAYS, MIN_CHANGE, SIGMAS, WEEKS, row_count_anomalies
-from .common import Check, CheckInputs, Outcome, count_failing
+from .framework import Check, CheckInputs, Outcome
 from .gates import HANDLED
+from .sql import count_failing
 
 RAW = "raw"
 MAX_LAG_DAYS = 0

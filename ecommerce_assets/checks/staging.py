@@ -18,17 +18,9 @@ from .audit import (
     quarantine_check,
     record_lines_check,
 )
-from .common import (
-    Check,
-    CheckInputs,
-    Outcome,
-    count_failing,
-    day_outcome,
-    key_check,
-    rule_check,
-    sql_string_list,
-)
+from .framework import Check, CheckInputs, Outcome
 from .gates import HANDLED, REPAIRED
+from .sql import count_failing, day_outcome, key_check, rule_check, sql_string_list
 
 # Numeric rules of the contract per staged table (SQL that is TRUE when a row breaks one).
 NUMBER_RULES: dict[str, str] = {

@@ -7,8 +7,9 @@ from typing import Any
 import dagster as dg
 
 from ..resources import WAREHOUSE, Warehouse
-from .common import Check, CheckInputs, Outcome, check_result, checked_days
 from .daily import daily_evaluations
+from .days import checked_days
+from .framework import Check, CheckInputs, Outcome, check_result
 
 
 def build_check_step(
