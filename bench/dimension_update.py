@@ -25,6 +25,7 @@ from pathlib import Path
 import duckdb
 
 from ecommerce_assets.definitions import build_definitions
+from ecommerce_assets.resources import Warehouse
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.schemas import DimUsers
 from ecommerce_assets.schemas.common import model_columns, sql_type
@@ -77,7 +78,7 @@ def history(staged: Path, years: int, out: Path) -> tuple[int, date]:
 
 def _slice(db: Path) -> WarehouseSlice:
     return WarehouseSlice(
-        database=str(db),
+        warehouse=Warehouse(database=str(db)),
         schema="staging",
         table="stg_users",
         column="delivery_date",

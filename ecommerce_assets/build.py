@@ -27,7 +27,6 @@ import dagster as dg
 from .build_runs import RunOptions, project_instance, relink_runs, run_days, use_products_source
 from .catalog_client import SOURCES
 from .demo import demo_allowed, generate_demo, why_no_delivery
-from .lake import is_lake
 from .landing import complete_deliveries
 from .partitions import DEMO_DAYS, default_first_day, last_partition_day, plan_deliveries
 from .report import (
@@ -38,6 +37,7 @@ from .report import (
     step_failures,
     warehouse_lines,
 )
+from .resources import Warehouse
 from .settings import LANDING_ENV, Settings, load_settings
 from .warehouse import WarehouseCorruptError, check_intact
 
@@ -116,9 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)
     args = _parser().parse_args(argv)
     settings = load_settings()
-    if not is_lake(settings.warehouse):
+    if settings.warehouse.file is not None:
         try:
-            check_intact(settings.warehouse)
+            check_intact(settings.warehouse.file)
         except WarehouseCorruptError as exc:
             print(f"Warehouse: {exc}", file=sys.stderr)
             return 2
@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
     runs += relinks
     print("")
     print("\n".join(describe_runs(runs)) or "No run: no delivery whose day has ended.")
-    lines, readable = warehouse_lines(settings.warehouse, settings.lock_timeout_s)
+    lines, readable = warehouse_lines(Warehouse.from_settings(settings))
     print("\n".join(lines))
     summary, errors = check_summary(check_results(instance, [r.run_id for _, _, r in runs]))
     if runs:

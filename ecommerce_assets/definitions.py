@@ -56,7 +56,7 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
     # The analysts' published copy, after everything it publishes (docs/analytics.md).
     assets += build_analytics_assets([k for c in checks for k in c.check_keys])
     automation = build_automation(partitions, settings)
-    warehouse = Warehouse(database=str(settings.warehouse), lock_timeout_s=settings.lock_timeout_s)
+    warehouse = Warehouse.from_settings(settings)
     defs = dg.Definitions(
         assets=assets,
         asset_checks=checks,

@@ -195,11 +195,10 @@ class DuckDBWarehouseIOManager(dg.ConfigurableIOManager):
                     f"{context.asset_key.to_user_string()} first."
                 )
         found = WarehouseSlice(
-            database=self.database,
+            warehouse=self.warehouse,
             schema=schema,
             table=table,
             columns=tuple(wanted) if wanted else None,
-            lock_timeout_s=self.warehouse.lock_timeout_s,
             run_id=run_id,
         )
         if context.has_asset_partitions and metadata.get(PARTITION_EXPR):

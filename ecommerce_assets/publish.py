@@ -39,7 +39,7 @@ import pyarrow
 
 from .parquet_export import export_parquet, swap_parquet
 from .resources import Warehouse
-from .warehouse import is_lake, quote_ident
+from .warehouse import quote_ident
 
 # published.info.format: a previous copy of another format is rebuilt whole.
 FORMAT = 1
@@ -105,7 +105,7 @@ class AnalyticsCopy(dg.ConfigurableResource):
         its end: each input's check through the I/O manager then reuses this process's open
         database (DuckDB's instance cache) instead of opening the file again, ~0.06 s apiece at
         scale 10, and the step waits for another process's lock once, here."""
-        if not self.path or is_lake(self.warehouse.database):
+        if not self.path or self.warehouse.location.is_lake:
             yield self
             return
         run_id = context.dagster_run.run_id if context.dagster_run else None

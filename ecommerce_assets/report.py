@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from pathlib import Path
 
 import dagster as dg
 
@@ -17,7 +16,8 @@ from .deliveries import REFUSED, VERDICT_KEY, latest_records, verdict_of
 from .event_log_reads import CheckResult
 from .instance_storage import PooledSqliteEventLogStorage
 from .partitions import DeliveryPlan
-from .warehouse import WarehouseCorruptError, WarehouseLockedError, connect, describe_warehouse
+from .resources import Warehouse
+from .warehouse import WarehouseCorruptError, WarehouseLockedError, describe_warehouse
 
 
 def table_counts(con: object) -> list[tuple[str, str, int]]:
@@ -43,11 +43,11 @@ def quarantine_summary(con: object) -> list[tuple[str, str, int]]:
     ).fetchall()
 
 
-def warehouse_lines(warehouse: Path, lock_timeout_s: float) -> tuple[list[str], bool]:
+def warehouse_lines(warehouse: Warehouse) -> tuple[list[str], bool]:
     """The warehouse's tables and quarantine as lines, and whether it could be read."""
-    lines = [f"\nWarehouse {describe_warehouse(warehouse)}"]
+    lines = [f"\nWarehouse {describe_warehouse(warehouse.database)}"]
     try:
-        with connect(warehouse, lock_timeout_s) as con:
+        with warehouse.connect() as con:
             counts, quarantine = table_counts(con), quarantine_summary(con)
     except (WarehouseLockedError, WarehouseCorruptError) as exc:
         return [*lines, f"  cannot be read: {exc}"], False

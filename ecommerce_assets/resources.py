@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 
 from .catalog_client import CatalogSettings
-from .warehouse import connect, fetch_frame
+from .settings import Settings
+from .warehouse import WarehouseLocation, connect, fetch_frame
 
 LANDING = "landing"
 CATALOG = "catalog"
@@ -46,6 +47,15 @@ class Warehouse(dg.ConfigurableResource):
 
     database: str
     lock_timeout_s: float = 60.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Warehouse:
+        return cls(database=str(settings.warehouse), lock_timeout_s=settings.lock_timeout_s)
+
+    @property
+    def location(self) -> WarehouseLocation:
+        """The DuckDB file or lake this resource opens."""
+        return WarehouseLocation(self.database)
 
     @contextmanager
     def connect(

@@ -14,6 +14,7 @@ from pathlib import Path
 import dagster as dg
 
 from .lake import is_lake
+from .warehouse import WarehouseLocation
 
 LANDING_ENV = "ECOMMERCE_LANDING_DIR"
 WAREHOUSE_ENV = "ECOMMERCE_WAREHOUSE"
@@ -38,7 +39,8 @@ DEFAULT_LOCK_TIMEOUT_S = 60.0
 @dataclass(frozen=True)
 class Settings:
     landing_dir: Path
-    warehouse: Path
+    # A DuckDB file or a lake; a path or string given here is made a ``WarehouseLocation``.
+    warehouse: WarehouseLocation
     lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
     # Days per run of a backfill (``ECOMMERCE_BACKFILL_DAYS_PER_RUN``); None: the whole range in
     # one run (the DuckDB file's single writer), the default for a file; 31 for a lake.
@@ -50,6 +52,9 @@ class Settings:
     analytics: Path | None = None
     analytics_parquet: Path | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "warehouse", WarehouseLocation.of(self.warehouse))
+
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read the platform's paths from ``environ`` (default: the process environment)."""
@@ -57,7 +62,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     warehouse = env.get(WAREHOUSE_ENV) or DEFAULT_WAREHOUSE
     return Settings(
         landing_dir=Path(env.get(LANDING_ENV) or DEFAULT_LANDING),
-        warehouse=Path(warehouse),
+        warehouse=WarehouseLocation.of(warehouse),
         lock_timeout_s=float(env.get(LOCK_TIMEOUT_ENV) or DEFAULT_LOCK_TIMEOUT_S),
         days_per_run=_days_per_run(env.get(DAYS_PER_RUN_ENV), is_lake(warehouse)),
         first_day=_first_day(env.get(FIRST_DAY_ENV)),
@@ -76,9 +81,8 @@ def analytics_target(settings: Settings) -> Path | None:
     the warehouse file; a lake publishes no copy unless it is set (readers attach the lake)."""
     if settings.analytics is not None:
         return settings.analytics
-    if is_lake(settings.warehouse):
-        return None
-    return settings.warehouse.parent / ANALYTICS_FILE
+    file = settings.warehouse.file
+    return None if file is None else file.parent / ANALYTICS_FILE
 
 
 def _first_day(text: str | None) -> date | None:

@@ -20,13 +20,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from pathlib import Path
 from typing import Any
 
 import duckdb
 import pandas as pd
 
-from .warehouse import connect, fetch_frame, quote_ident
+from .resources import Warehouse
+from .warehouse import fetch_frame, quote_ident
 
 CHUNK_ROWS_ENV = "ECOMMERCE_CHUNK_ROWS"
 DEFAULT_CHUNK_ROWS = 250_000
@@ -122,14 +122,13 @@ def as_slice(partition: SliceLike | None) -> DaySlice | None:
 class WarehouseSlice:
     """A warehouse table, or the days [start, end) of it by its partition column, not yet read."""
 
-    database: str
+    warehouse: Warehouse  # the resource: where the table is, and how long to wait for its lock
     schema: str
     table: str
     column: str | None = None
     start: date | None = None
     end: date | None = None
     columns: tuple[str, ...] | None = None
-    lock_timeout_s: float = 60.0
     # The run reading it: its connections share the run's one lock wait (``warehouse.connect``).
     run_id: str | None = None
 
@@ -165,7 +164,7 @@ class WarehouseSlice:
         if self.column is None:
             raise ValueError(f"{self.name} has no partition column")
         col = quote_ident(self.column)
-        with connect(self.database, self.lock_timeout_s, run_id=self.run_id) as con:
+        with self.warehouse.connect(run_id=self.run_id) as con:
             rows = con.execute(
                 f"SELECT CAST({col} AS DATE), count(*) FROM ({self.select_sql()}) GROUP BY 1"
             ).fetchall()
@@ -177,7 +176,7 @@ class WarehouseSlice:
 
     def frame(self) -> pd.DataFrame:
         """The slice's rows as an Arrow-backed frame."""
-        with connect(self.database, self.lock_timeout_s, run_id=self.run_id) as con:
+        with self.warehouse.connect(run_id=self.run_id) as con:
             return fetch_frame(con, self.select_sql())
 
 
@@ -193,13 +192,11 @@ def sql_inputs(inputs: Mapping[str, Relation | None]) -> Iterator[duckdb.DuckDBP
     its result crosses into pandas. Transforms take either, so unit tests pass small frames.
     """
     slices = [v for v in inputs.values() if isinstance(v, WarehouseSlice)]
-    databases = {str(Path(s.database)) for s in slices}
+    databases = {s.warehouse.database for s in slices}
     if len(databases) > 1:
         raise ValueError(f"inputs come from several warehouses: {sorted(databases)}")
     opened = (
-        connect(slices[0].database, slices[0].lock_timeout_s, run_id=slices[0].run_id)
-        if slices
-        else _memory_connection()
+        slices[0].warehouse.connect(run_id=slices[0].run_id) if slices else _memory_connection()
     )
     with opened as con:
         for name, value in inputs.items():

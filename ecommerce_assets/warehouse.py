@@ -14,6 +14,7 @@ import struct
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,39 @@ _HEADER_BYTES = 3 * 4096
 
 MEMORY_LIMIT_ENV = "ECOMMERCE_DUCKDB_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "250MB"
+
+
+@dataclass(frozen=True)
+class WarehouseLocation:
+    """Where the warehouse is (``ECOMMERCE_WAREHOUSE``): a DuckDB file, or a DuckLake lake
+    (``ducklake:…``, ``lake.py``).
+
+    One type for both, so a lake's connection string is never taken for a path: ``file`` is the
+    DuckDB file or None, and ``os.fspath`` of a lake fails instead of naming a file that is not.
+    """
+
+    target: str
+
+    @classmethod
+    def of(cls, value: str | os.PathLike[str] | WarehouseLocation) -> WarehouseLocation:
+        return value if isinstance(value, WarehouseLocation) else cls(os.fspath(value))
+
+    @property
+    def is_lake(self) -> bool:
+        return is_lake(self.target)
+
+    @property
+    def file(self) -> Path | None:
+        """The DuckDB file; None for a lake."""
+        return None if self.is_lake else Path(self.target)
+
+    def __str__(self) -> str:
+        return self.target
+
+    def __fspath__(self) -> str:
+        if self.is_lake:
+            raise TypeError(f"the warehouse {self.target} is a lake, not a file")
+        return self.target
 
 
 class WarehouseLockedError(RuntimeError):

@@ -12,6 +12,7 @@ import dagster as dg
 import pytest
 
 from ecommerce_assets.contract import TABLES
+from ecommerce_assets.resources import Warehouse
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.slices import CHUNK_ROWS_ENV, WarehouseSlice
 
@@ -127,7 +128,7 @@ def test_tables_load_as_arrow_without_python_object_columns(chunked: Built) -> N
     for schema, table in chunked.query(
         "SELECT table_schema, table_name FROM information_schema.tables"
     ):
-        frame = WarehouseSlice(str(chunked.warehouse), schema, table).frame()
+        frame = WarehouseSlice(Warehouse(database=str(chunked.warehouse)), schema, table).frame()
         objects = [
             c for c, dtype in frame.dtypes.items() if dtype is object or str(dtype) == "object"
         ]
@@ -136,7 +137,9 @@ def test_tables_load_as_arrow_without_python_object_columns(chunked: Built) -> N
 
 
 def test_money_is_loaded_as_exact_decimals(chunked: Built) -> None:
-    frame = WarehouseSlice(str(chunked.warehouse), "marts", "fact_orders").frame()
+    frame = WarehouseSlice(
+        Warehouse(database=str(chunked.warehouse)), "marts", "fact_orders"
+    ).frame()
     assert str(frame["net"].dtype) == "decimal128(14, 2)[pyarrow]"
     total = chunked.query("SELECT sum(net)::VARCHAR FROM marts.fact_orders")[0][0]
     assert str(frame["net"].sum()) == total

@@ -85,7 +85,11 @@ def copy_zone(zone: Built, root: Path, lock_timeout_s: float = 60.0) -> Built:
     shutil.copy(zone.warehouse, root / "warehouse.duckdb")
     settings = Settings(root / "landing", root / "warehouse.duckdb", lock_timeout_s)
     return Built(
-        settings.landing_dir, settings.warehouse, build_definitions(settings), zone.first, zone.last
+        settings.landing_dir,
+        settings.warehouse.file,
+        build_definitions(settings),
+        zone.first,
+        zone.last,
     )
 
 
@@ -285,7 +289,7 @@ def test_failure_mid_backfill_keeps_committed_days_and_rerun_completes(
     settings = Settings(root / "landing", root / "warehouse.duckdb")
     built = Built(
         settings.landing_dir,
-        settings.warehouse,
+        settings.warehouse.file,
         build_definitions(settings),
         START,
         date(2024, 1, 6),
@@ -353,7 +357,11 @@ def test_concurrent_runs_for_different_days_all_succeed_with_exact_counts(
     shutil.copytree(zone.landing, tmp_path / "landing")
     settings = Settings(tmp_path / "landing", tmp_path / "warehouse.duckdb")
     built = Built(
-        settings.landing_dir, settings.warehouse, build_definitions(settings), zone.first, zone.last
+        settings.landing_dir,
+        settings.warehouse.file,
+        build_definitions(settings),
+        zone.first,
+        zone.last,
     )
     procs = [
         subprocess.Popen(

@@ -63,13 +63,21 @@ def warehouse(tmp_path: Path) -> str:
 
 
 def test_a_slice_reads_only_its_days_and_columns(warehouse: str) -> None:
-    whole = WarehouseSlice(warehouse, "s", "t", column="d", start=D[0], end=D[4])
+    whole = WarehouseSlice(
+        Warehouse(database=warehouse), "s", "t", column="d", start=D[0], end=D[4]
+    )
     assert whole.rows_by_day() == {D[0]: 3, D[1]: 3, D[2]: 2, D[3]: 2}
     assert whole.chunks(6) == [[D[0], D[1]], [D[2], D[3]]]
     part = whole.narrow([D[1], D[2]])
     assert (part.start, part.end) == (D[1], D[3])
     frame = WarehouseSlice(
-        warehouse, "s", "t", column="d", start=D[1], end=D[2], columns=("n", "label")
+        Warehouse(database=warehouse),
+        "s",
+        "t",
+        column="d",
+        start=D[1],
+        end=D[2],
+        columns=("n", "label"),
     ).frame()
     assert list(frame.columns) == ["n", "label"]
     assert sorted(frame["n"].tolist()) == [1, 5, 9]
@@ -79,7 +87,9 @@ def test_a_slice_reads_only_its_days_and_columns(warehouse: str) -> None:
 
 def test_sql_inputs_mixes_frames_and_warehouse_slices(warehouse: str) -> None:
     days = pd.DataFrame({"d": pd.to_datetime(["2024-03-02", "2024-03-04"])})
-    table = WarehouseSlice(warehouse, "s", "t", column="d", start=D[0], end=D[4])
+    table = WarehouseSlice(
+        Warehouse(database=warehouse), "s", "t", column="d", start=D[0], end=D[4]
+    )
     with sql_inputs({"t": table, "wanted": days}) as con:
         rows = con.execute(
             "SELECT CAST(t.d AS VARCHAR), count(*) FROM t JOIN wanted w "

@@ -14,8 +14,8 @@ from typing import Any
 import dagster as dg
 
 from ..lake import data_path as lake_data_path
-from ..lake import is_lake
 from ..settings import Settings
+from ..warehouse import WarehouseLocation
 from .jobs import TRIGGER_TAG
 
 # Alerts are written by sensors, which run in the daemon while runs may hold the DuckDB writer
@@ -62,17 +62,20 @@ class Delivery:
     webhook_error: str | None = None
 
 
-def alert_log_path(warehouse: Path, environ: Mapping[str, str] | None = None) -> Path:
+def alert_log_path(
+    warehouse: WarehouseLocation | Path, environ: Mapping[str, str] | None = None
+) -> Path:
     """``ECOMMERCE_ALERT_LOG``, else ``alerts.jsonl`` beside the warehouse (a lake: beside its
     local data folder, or in ``data/`` when its data is in object storage)."""
     env = os.environ if environ is None else environ
     custom = env.get(ALERT_LOG_ENV)
     if custom:
         return Path(custom)
-    if is_lake(warehouse):
+    file = WarehouseLocation.of(warehouse).file
+    if file is None:  # a lake
         data = lake_data_path(env)
         return (Path("data") if "://" in data else Path(data).parent) / ALERT_LOG_NAME
-    return warehouse.parent / ALERT_LOG_NAME
+    return file.parent / ALERT_LOG_NAME
 
 
 def post_json(url: str, payload: Mapping[str, Any], timeout_s: float = WEBHOOK_TIMEOUT_S) -> int:
