@@ -55,7 +55,7 @@ def _build(settings: Settings, catalog: CatalogSettings) -> dg.Definitions:
     checks = build_checks(partitions, _partitioned(assets))
     # The analysts' published copy, after everything it publishes (docs/analytics.md).
     assets += build_analytics_assets([k for c in checks for k in c.check_keys])
-    automation = build_automation(partitions, settings)
+    automation = build_automation(partitions)
     warehouse = Warehouse.from_settings(settings)
     defs = dg.Definitions(
         assets=assets,

@@ -12,15 +12,15 @@ import dagster as dg
 import pytest
 
 from ecommerce_assets.automation.alerts import (
+    ALERT_SENSORS,
     Alert,
     alert_log_path,
-    build_alert_sensors,
     failed_error_checks,
     read_alerts,
     send_alert,
     send_alerts,
 )
-from ecommerce_assets.settings import Settings
+from ecommerce_assets.resources import WAREHOUSE, Warehouse
 
 
 class Hook:
@@ -133,8 +133,8 @@ def test_alert_sensors_report_failed_runs_and_failed_error_checks(
 ) -> None:
     monkeypatch.setenv("ECOMMERCE_ALERT_WEBHOOK", hook.url)
     monkeypatch.delenv("ECOMMERCE_ALERT_LOG", raising=False)
-    settings = Settings(landing_dir=tmp_path / "lz", warehouse=tmp_path / "wh.duckdb")
-    run_failure, check_failure = build_alert_sensors(settings)
+    resources = {WAREHOUSE: Warehouse(database=str(tmp_path / "wh.duckdb"))}
+    run_failure, check_failure = ALERT_SENSORS
     log = tmp_path / "alerts.jsonl"
     with dg.instance_for_test() as instance:
         failed = failing_job.execute_in_process(instance=instance, raise_on_error=False)
@@ -147,6 +147,7 @@ def test_alert_sensors_report_failed_runs_and_failed_error_checks(
             dagster_event=failure_event,
             dagster_instance=instance,
             dagster_run=failed.dagster_run,
+            resources=resources,
         ).for_run_failure()
         run_failure(context)
 
@@ -171,6 +172,7 @@ def test_alert_sensors_report_failed_runs_and_failed_error_checks(
             dagster_event=success_event,
             dagster_instance=instance,
             dagster_run=checked.dagster_run,
+            resources=resources,
         )
         check_failure(context)
 

@@ -36,6 +36,7 @@ from ecommerce_assets.partitions import (
     default_first_day,
     partition_bounds,
 )
+from ecommerce_assets.resources import LANDING, LandingZone
 from ecommerce_assets.runner import range_tags
 from ecommerce_assets.settings import Settings, load_settings
 
@@ -86,10 +87,10 @@ class Harness:
         self.partitions = calendar_partitions(D1)
         self.now = now
         job = build_deliveries_job()
-        self.sensor = build_landing_sensor(
-            job, self.partitions, self.settings, now=lambda: self.now
-        )
-        self.schedule = build_daily_schedule(job, self.partitions, self.settings)
+        self.sensor = build_landing_sensor(job, self.partitions, now=lambda: self.now)
+        self.schedule = build_daily_schedule(job, self.partitions)
+        # What the sensor and schedule read at each tick (Definitions binds them by name).
+        self.resources = {LANDING: LandingZone(path=str(self.landing))}
         self.cursor: str | None = None
         self._instance = dg.instance_for_test()
         self.instance = self._instance.__enter__()
@@ -99,7 +100,9 @@ class Harness:
 
     def tick(self) -> dg.SensorResult | dg.SkipReason:
         """One sensor evaluation; the cursor carries over like the daemon's."""
-        context = dg.build_sensor_context(cursor=self.cursor, instance=self.instance)
+        context = dg.build_sensor_context(
+            cursor=self.cursor, instance=self.instance, resources=self.resources
+        )
         result = self.sensor(context)
         if isinstance(result, dg.SensorResult) and result.cursor is not None:
             self.cursor = result.cursor
@@ -267,7 +270,9 @@ def test_cursor_round_trips() -> None:
 
 
 def schedule_at(h: Harness, when: datetime):
-    context = dg.build_schedule_context(instance=h.instance, scheduled_execution_time=when)
+    context = dg.build_schedule_context(
+        instance=h.instance, scheduled_execution_time=when, resources=h.resources
+    )
     return h.schedule(context)
 
 

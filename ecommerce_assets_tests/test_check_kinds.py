@@ -72,6 +72,7 @@ from ecommerce_assets.automation import build_deadline_sensor
 from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
 from ecommerce_assets.partitions import calendar_partitions
+from ecommerce_assets.resources import LANDING, WAREHOUSE, LandingZone, Warehouse
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 from ecommerce_assets.warehouse import connect
@@ -625,15 +626,16 @@ def test_a_late_delivery_fails_arrived_by_deadline(
     clock = datetime(late.year, late.month, late.day, 7, tzinfo=UTC) + timedelta(days=1)
     log = tmp_path / "alerts.jsonl"
     monkeypatch.setenv("ECOMMERCE_ALERT_LOG", str(log))
-    settings = Settings(landing_dir=landing, warehouse=warehouse)
-    sensor = build_deadline_sensor(
-        calendar_partitions(D1), settings, DeliveryCalendar(), now=lambda: clock
-    )
+    resources = {
+        LANDING: LandingZone(path=str(landing)),
+        WAREHOUSE: Warehouse(database=str(warehouse)),
+    }
+    sensor = build_deadline_sensor(calendar_partitions(D1), DeliveryCalendar(), now=lambda: clock)
     key = dg.AssetCheckKey(dg.AssetKey("raw_deliveries"), "arrived_by_deadline")
     with project_instance(tmp_path, monkeypatch, batch_size=100) as instance:
 
         def tick(cursor: str | None) -> tuple[str | None, str]:
-            context = dg.build_sensor_context(instance=instance, cursor=cursor)
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
             message = sensor(context).skip_message
             return context.cursor, message
 
@@ -654,7 +656,7 @@ def test_a_late_delivery_fails_arrived_by_deadline(
         shutil.copytree(landing / D3.isoformat(), landing / late.isoformat())
         _, message = tick(cursor)
         assert f"arrived (its run clears the flag): {late}" in message
-        defs = build_definitions(settings)
+        defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
         assert materialize_days(defs, late, late, instance=instance, selection="group:raw").success
         assert status() == [(late.isoformat(), "SUCCEEDED")]
 

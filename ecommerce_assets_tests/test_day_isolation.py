@@ -21,11 +21,11 @@ import dagster as dg
 import pytest
 
 import ecommerce_assets.assets.raw as raw_assets
-from ecommerce_assets.automation import build_alert_sensors
+from ecommerce_assets.automation import ALERT_SENSORS
 from ecommerce_assets.automation.alerts import read_alerts
 from ecommerce_assets.generate import generate_landing_zone
+from ecommerce_assets.resources import WAREHOUSE, Warehouse
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 
 from .conftest import START, Built, definitions, make_built
 
@@ -89,9 +89,7 @@ def test_a_broken_day_costs_that_day_alone_and_a_fixed_redelivery_completes_it(
         assert why in refused.metadata["delivery"].value
         logged = [r.user_message for r in instance.all_logs(result.run_id) if r.level >= 40]
         assert any(why in m for m in logged), logged
-        _, check_failure = build_alert_sensors(
-            Settings(landing_dir=built.landing, warehouse=built.warehouse)
-        )
+        _, check_failure = ALERT_SENSORS
         success = next(e for e in result.all_events if e.event_type_value == "PIPELINE_SUCCESS")
         check_failure(
             dg.build_run_status_sensor_context(
@@ -99,6 +97,7 @@ def test_a_broken_day_costs_that_day_alone_and_a_fixed_redelivery_completes_it(
                 dagster_event=success,
                 dagster_instance=instance,
                 dagster_run=result.dagster_run,
+                resources={WAREHOUSE: Warehouse(database=str(built.warehouse))},
             )
         )
         (alert,) = read_alerts(log)

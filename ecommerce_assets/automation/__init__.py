@@ -14,14 +14,15 @@ from typing import Any
 
 import dagster as dg
 
-from ..settings import Settings
 from .alerts import (
     ALERT_SENSOR_INTERVAL_S,
+    ALERT_SENSORS,
     CHECK_FAILURE_SENSOR,
     RUN_FAILURE_SENSOR,
     Alert,
-    build_alert_sensors,
+    check_failure_alert,
     failed_error_checks,
+    run_failure_alert,
     step_errors,
 )
 from .conditions import (
@@ -61,6 +62,7 @@ from .sensors import (
 )
 
 __all__ = [
+    "ALERT_SENSORS",
     "ALERT_SENSOR_INTERVAL_S",
     "ARRIVAL_CHECK",
     "AUTOMATION_INTERVAL_S",
@@ -83,7 +85,6 @@ __all__ = [
     "after_upstream_condition",
     "apply_automation",
     "block_run_request",
-    "build_alert_sensors",
     "build_automation",
     "build_automation_sensor",
     "build_daily_schedule",
@@ -92,6 +93,7 @@ __all__ = [
     "build_landing_sensor",
     "build_relink_job",
     "build_relink_sensor",
+    "check_failure_alert",
     "delivery_stamps",
     "dump_cursor",
     "failed_error_checks",
@@ -104,6 +106,7 @@ __all__ = [
     "reconcile",
     "relink_selection",
     "relink_tags",
+    "run_failure_alert",
     "sensor_interval_from_env",
     "step_errors",
     "upstream_blocking_checks_passed",
@@ -113,7 +116,6 @@ __all__ = [
 
 def build_automation(
     partitions_def: dg.TimeWindowPartitionsDefinition,
-    settings: Settings,
     sensor_interval_s: int | None = None,
 ) -> dict[str, list[Any]]:
     """``jobs``, ``sensors`` and ``schedules`` keyword arguments for ``dg.Definitions``."""
@@ -123,11 +125,11 @@ def build_automation(
     return {
         "jobs": [job, relink],
         "sensors": [
-            build_landing_sensor(job, partitions_def, settings, interval),
+            build_landing_sensor(job, partitions_def, interval),
             build_automation_sensor(),
-            build_deadline_sensor(partitions_def, settings),
+            build_deadline_sensor(partitions_def),
             build_relink_sensor(relink),
-            *build_alert_sensors(settings),
+            *ALERT_SENSORS,
         ],
-        "schedules": [build_daily_schedule(job, partitions_def, settings)],
+        "schedules": [build_daily_schedule(job, partitions_def)],
     }

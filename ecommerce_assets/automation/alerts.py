@@ -14,7 +14,7 @@ from typing import Any
 import dagster as dg
 
 from ..lake import data_path as lake_data_path
-from ..settings import Settings
+from ..resources import Warehouse
 from ..warehouse import WarehouseLocation
 from .jobs import TRIGGER_TAG
 
@@ -202,52 +202,53 @@ def _run_details(run: dg.DagsterRun) -> dict[str, Any]:
     return {k: run.tags[k] for k in keep if k in run.tags}
 
 
-def build_alert_sensors(settings: Settings) -> list[dg.SensorDefinition]:
-    """``run_failure_alert`` and ``check_failure_alert``: each alert to the log and webhook."""
-    warehouse = settings.warehouse
-
-    @dg.run_failure_sensor(
-        name=RUN_FAILURE_SENSOR,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=ALERT_SENSOR_INTERVAL_S,
-        description="A failed run (and its failed ERROR checks) -> alert log + webhook.",
+@dg.run_failure_sensor(
+    name=RUN_FAILURE_SENSOR,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_S,
+    description="A failed run (and its failed ERROR checks) -> alert log + webhook.",
+)
+def run_failure_alert(context: dg.RunFailureSensorContext, warehouse: Warehouse) -> None:
+    """Each alert to the log beside the warehouse (``alert_log_path``) and the webhook."""
+    run = context.dagster_run
+    log_path = alert_log_path(warehouse.location)
+    message = context.failure_event.message or "run failed"
+    errors = step_errors(context.instance, run.run_id)
+    if errors:
+        message += " " + "; ".join(f"{step}: {err}" for step, err in errors.items())
+    alert = Alert(
+        kind="run_failure",
+        message=f"run {run.run_id} of {run.job_name} failed: {message}",
+        run_id=run.run_id,
+        job_name=run.job_name,
+        details={**_run_details(run), "step_errors": errors},
     )
-    def run_failure_alert(context: dg.RunFailureSensorContext) -> None:
-        run = context.dagster_run
-        log_path = alert_log_path(warehouse)
-        message = context.failure_event.message or "run failed"
-        errors = step_errors(context.instance, run.run_id)
-        if errors:
-            message += " " + "; ".join(f"{step}: {err}" for step, err in errors.items())
-        alert = Alert(
-            kind="run_failure",
-            message=f"run {run.run_id} of {run.job_name} failed: {message}",
-            run_id=run.run_id,
-            job_name=run.job_name,
-            details={**_run_details(run), "step_errors": errors},
-        )
-        alerts = [alert, *failed_error_checks(context.instance, run.run_id)]
-        for item in alerts:
-            item.job_name = run.job_name
-        for item, result in zip(alerts, send_alerts(alerts, log_path), strict=True):
-            context.log.info(f"alert recorded in {result.log_path}: {item.message}")
+    alerts = [alert, *failed_error_checks(context.instance, run.run_id)]
+    for item in alerts:
+        item.job_name = run.job_name
+    for item, result in zip(alerts, send_alerts(alerts, log_path), strict=True):
+        context.log.info(f"alert recorded in {result.log_path}: {item.message}")
 
-    @dg.run_status_sensor(
-        name=CHECK_FAILURE_SENSOR,
-        run_status=dg.DagsterRunStatus.SUCCESS,
-        default_status=dg.DefaultSensorStatus.RUNNING,
-        minimum_interval_seconds=ALERT_SENSOR_INTERVAL_S,
-        description="A successful run whose ERROR-severity checks failed -> alert log + webhook.",
-    )
-    def check_failure_alert(context: dg.RunStatusSensorContext) -> None:
-        run = context.dagster_run
-        log_path = alert_log_path(warehouse)
-        alerts = failed_error_checks(context.instance, run.run_id)
-        for item in alerts:
-            item.job_name = run.job_name
-            item.details.update(_run_details(run))
-        send_alerts(alerts, log_path)
-        for item in alerts:
-            context.log.info(f"alert recorded in {log_path}: {item.message}")
 
-    return [run_failure_alert, check_failure_alert]
+@dg.run_status_sensor(
+    name=CHECK_FAILURE_SENSOR,
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=ALERT_SENSOR_INTERVAL_S,
+    description="A successful run whose ERROR-severity checks failed -> alert log + webhook.",
+)
+def check_failure_alert(context: dg.RunStatusSensorContext, warehouse: Warehouse) -> None:
+    """Each alert to the log beside the warehouse (``alert_log_path``) and the webhook."""
+    run = context.dagster_run
+    log_path = alert_log_path(warehouse.location)
+    alerts = failed_error_checks(context.instance, run.run_id)
+    for item in alerts:
+        item.job_name = run.job_name
+        item.details.update(_run_details(run))
+    send_alerts(alerts, log_path)
+    for item in alerts:
+        context.log.info(f"alert recorded in {log_path}: {item.message}")
+
+
+# The two alert sensors, for ``Definitions`` (they read the ``warehouse`` resource when they run).
+ALERT_SENSORS = [run_failure_alert, check_failure_alert]

@@ -31,7 +31,7 @@ from ..arrival import DEADLINE_ENV, DeliveryCalendar, late_days, load_calendar
 from ..deliveries import DELIVERIES_ASSET, latest_records, verdict_of
 from ..landing import complete_deliveries
 from ..partitions import format_days
-from ..settings import Settings
+from ..resources import LandingZone, Warehouse
 from .alerts import Alert, alert_log_path, send_alert
 
 DEADLINE_SENSOR = "delivery_deadline_sensor"
@@ -65,16 +65,15 @@ def _evaluated(instance: dg.DagsterInstance, day: date) -> bool:
 
 def build_deadline_sensor(
     partitions_def: dg.TimeWindowPartitionsDefinition,
-    settings: Settings,
     calendar: DeliveryCalendar | None = None,
     now: Any = None,
 ) -> dg.SensorDefinition:
     """Flags days past their deadline without a delivery (and clears them when it lands).
 
     The cursor holds only the days flagged now (at most the lookback window). ``now`` (a callable
-    returning an aware datetime) is for tests.
+    returning an aware datetime) is for tests. The landing zone and the warehouse (beside which
+    alerts are logged) are the resources', read at each tick.
     """
-    landing_dir = settings.landing_dir
     first = partitions_def.start.date()
     calendar = calendar or load_calendar()
 
@@ -85,7 +84,10 @@ def build_deadline_sensor(
         description="Flags a day whose delivery has not arrived by its deadline (a failed "
         "raw_deliveries:arrived_by_deadline on that day, and an alert); cleared when it lands.",
     )
-    def delivery_deadline_sensor(context: dg.SensorEvaluationContext) -> dg.SkipReason:
+    def delivery_deadline_sensor(
+        context: dg.SensorEvaluationContext, landing: LandingZone, warehouse: Warehouse
+    ) -> dg.SkipReason:
+        landing_dir = landing.root
         moment: datetime = now() if now is not None else datetime.now(UTC)
         if calendar.deadline is None:
             return dg.SkipReason(f"no delivery deadline ({DEADLINE_ENV}=off)")
@@ -120,7 +122,7 @@ def build_deadline_sensor(
                 severity="WARN",
                 details={"days": [d.isoformat() for d in new]},
             )
-            send_alert(alert, alert_log_path(settings.warehouse))
+            send_alert(alert, alert_log_path(warehouse.location))
             context.log.warning(alert.message)
         # Only the days late now: one that left the lookback window keeps its failed evaluation
         # (the truth) until a run loads it.

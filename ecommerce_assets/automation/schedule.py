@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import dagster as dg
 
 from ..deliveries import inspect_delivery, is_unchanged, latest_records
-from ..settings import Settings
+from ..resources import LandingZone
 from .jobs import AssetJob
 from .sensors import block_run_request, delivery_stamps, instance_or_none
 
@@ -15,11 +15,9 @@ DAILY_SCHEDULE = "daily_delivery_schedule"
 def build_daily_schedule(
     job: AssetJob,
     partitions_def: dg.TimeWindowPartitionsDefinition,
-    settings: Settings,
 ) -> dg.ScheduleDefinition:
     """02:00 UTC: yesterday's delivery, or a skip with the reason (not complete, before the first
-    day, already processed)."""
-    landing_dir = settings.landing_dir
+    day, already processed). The landing zone is the ``landing`` resource's, read at each tick."""
     first_day = partitions_def.start.date()
 
     @dg.schedule(
@@ -32,8 +30,9 @@ def build_daily_schedule(
         "a reason when the delivery is not complete or already processed.",
     )
     def daily_delivery_schedule(
-        context: dg.ScheduleEvaluationContext,
+        context: dg.ScheduleEvaluationContext, landing: LandingZone
     ) -> dg.RunRequest | dg.SkipReason:
+        landing_dir = landing.root
         when = context.scheduled_execution_time or datetime.now(UTC)
         day = when.astimezone(UTC).date() - timedelta(days=1)
         if day < first_day:

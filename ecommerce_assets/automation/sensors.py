@@ -29,8 +29,8 @@ from ..partitions import (
     partition_bounds,
     plan_deliveries,
 )
+from ..resources import LandingZone
 from ..runner import range_tags
-from ..settings import Settings
 from .jobs import TRIGGER_TAG, WAREHOUSE_TAGS, AssetJob
 
 LANDING_SENSOR = "landing_zone_sensor"
@@ -167,13 +167,12 @@ def instance_or_none(context: Any) -> dg.DagsterInstance | None:
 def build_landing_sensor(
     job: AssetJob,
     partitions_def: dg.TimeWindowPartitionsDefinition,
-    settings: Settings,
     minimum_interval_seconds: int = DEFAULT_SENSOR_INTERVAL_S,
     now: Any = None,
 ) -> dg.SensorDefinition:
     """Requests new and changed complete deliveries whose day has ended, one run per block of
-    consecutive days. ``now`` (a callable returning an aware datetime) is for tests."""
-    landing_dir = settings.landing_dir
+    consecutive days. ``now`` (a callable returning an aware datetime) is for tests. The landing
+    zone is the ``landing`` resource's, read at each tick."""
 
     @dg.sensor(
         name=LANDING_SENSOR,
@@ -185,8 +184,9 @@ def build_landing_sensor(
         "what was loaded is a no-op.",
     )
     def landing_zone_sensor(
-        context: dg.SensorEvaluationContext,
+        context: dg.SensorEvaluationContext, landing: LandingZone
     ) -> dg.SensorResult | dg.SkipReason:
+        landing_dir = landing.root
         moment: datetime | None = now() if now is not None else None
         first, last = partition_bounds(partitions_def, moment)
         stamps = delivery_stamps(landing_dir)
