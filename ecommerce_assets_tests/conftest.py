@@ -251,7 +251,7 @@ def table_digest(
 
 def definitions(landing: Path, warehouse: Path | str, **settings: object) -> dg.Definitions:
     """The project's Definitions on ``landing`` and ``warehouse`` (a file or a lake)."""
-    return build_definitions(Settings(landing_dir=landing, warehouse=Path(warehouse), **settings))
+    return build_definitions(Settings(landing_dir=landing, warehouse=warehouse, **settings))
 
 
 def query(warehouse: Path, sql: str, params: list | None = None) -> list[tuple]:

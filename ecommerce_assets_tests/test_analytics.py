@@ -20,12 +20,18 @@ import pytest
 
 from ecommerce_assets.automation.conditions import after_upstream_condition
 from ecommerce_assets.checks.daily import latest_materializations
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 
-from .conftest import HIGH_RATES, START, Built, make_built, project_instance, table_digest
+from .conftest import (
+    HIGH_RATES,
+    START,
+    Built,
+    definitions,
+    make_built,
+    project_instance,
+    table_digest,
+)
 
 ASSET = dg.AssetKey("analytics_copy")
 
@@ -164,7 +170,7 @@ def test_a_reader_holding_the_copy_never_makes_a_run_wait(tmp_path: Path) -> Non
     a run loads a new day and publishes: the run does not wait (a lock wait of 1 s would fail
     it), the holder reads its old snapshot to the end, a new reader sees the new day."""
     zone = make_built(tmp_path / "zone", days=3, scale=0.05, seed=2)
-    defs = build_definitions(Settings(zone.landing, zone.warehouse, lock_timeout_s=1.0))
+    defs = definitions(zone.landing, zone.warehouse, lock_timeout_s=1.0)
     with dg.DagsterInstance.ephemeral() as instance:
         assert materialize_days(defs, zone.first, zone.last, instance=instance).success
         copy = copy_of(zone)

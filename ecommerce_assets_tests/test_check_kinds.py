@@ -69,12 +69,10 @@ import pytest
 
 from ecommerce_assets.arrival import DeliveryCalendar
 from ecommerce_assets.automation import build_deadline_sensor
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.io_manager import DuckDBWarehouseIOManager
 from ecommerce_assets.partitions import calendar_partitions
 from ecommerce_assets.resources import LANDING, WAREHOUSE, LandingZone, Warehouse
 from ecommerce_assets.runner import materialize_days
-from ecommerce_assets.settings import Settings
 from ecommerce_assets.warehouse import connect
 
 from .conftest import START, Built, definitions, make_built, project_instance
@@ -656,7 +654,7 @@ def test_a_late_delivery_fails_arrived_by_deadline(
         shutil.copytree(landing / D3.isoformat(), landing / late.isoformat())
         _, message = tick(cursor)
         assert f"arrived (its run clears the flag): {late}" in message
-        defs = build_definitions(Settings(landing_dir=landing, warehouse=warehouse))
+        defs = definitions(landing, warehouse)
         assert materialize_days(defs, late, late, instance=instance, selection="group:raw").success
         assert status() == [(late.isoformat(), "SUCCEEDED")]
 

@@ -84,7 +84,7 @@ from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.settings import Settings
 
 landing, uri, first, last = sys.argv[1:5]
-defs = build_definitions(Settings(landing_dir=Path(landing), warehouse=Path(uri)))
+defs = build_definitions(Settings(landing_dir=Path(landing), warehouse=uri))
 started = time.time()
 result = materialize_days(
     defs, date.fromisoformat(first), date.fromisoformat(last),
