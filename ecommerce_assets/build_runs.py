@@ -109,7 +109,7 @@ def run_days(
     workspace, or in this process."""
     tags = {TRIGGER_TAG: trigger} if trigger else {}
     if options.in_process:
-        from .definitions import build_definitions  # after the warning filters above
+        from .definitions import build_definitions  # here: after build.main silenced notices
 
         return stream_days(
             build_definitions(settings),
