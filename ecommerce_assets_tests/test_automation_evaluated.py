@@ -214,11 +214,18 @@ def tick_at(
     """Dagster's evaluation of the daily schedule's tick at 02:00 UTC on ``day`` (the run
     requests resolved against the job's partitions, as the daemon does)."""
     repo = defs.get_repository_def()
+    schedule = repo.get_schedule_def(DAILY_SCHEDULE)
     when = datetime.combine(day, time(2), tzinfo=UTC)
+    # The daemon's code server hands a tick the repository's resources the schedule names.
+    resources = {
+        key: resource
+        for key, resource in repo.get_top_level_resources().items()
+        if key in schedule.required_resource_keys
+    }
     with dg.build_schedule_context(
-        instance=instance, scheduled_execution_time=when, repository_def=repo
+        instance=instance, scheduled_execution_time=when, repository_def=repo, resources=resources
     ) as context:
-        data = repo.get_schedule_def(DAILY_SCHEDULE).evaluate_tick(context)
+        data = schedule.evaluate_tick(context)
     return list(data.run_requests or []), data.skip_message
 
 
