@@ -49,12 +49,14 @@ GROUPS: dict[str, set[str]] = {
         "test_catalog_client",
         "test_dimensions",
         "test_generate",
+        "test_generate_live",
         "test_house",
         "test_landing",
         "test_publish",
         "test_security",
         "test_slices",
         "test_staging",
+        "test_staging_across_deliveries",
         "test_test_groups",
     },
     "pipeline": {
@@ -75,6 +77,7 @@ GROUPS: dict[str, set[str]] = {
         "test_pipeline",
         "test_properties",
         "test_reliability_faults",
+        "test_reliability_deliveries",
         "test_reliability_input",
     },
     "e2e": {

@@ -6,9 +6,10 @@ contract, with the same vocabulary from ``contract.py``) or SQL that restates th
 misreading shared by the generator, ``contract.py`` and the transforms passes all of them. This
 test does not share it: ``oracle/landing/`` is a two-day delivery of a few rows per file written
 by hand -- every defect class of ``shared/spec/landing-contract.md`` at least once, listed in
-``oracle/landing/README.md`` -- and ``oracle/expected.py`` holds what the warehouse must contain,
-worked out on paper from the contract and the docs (staged rows, quarantine reasons, SCD2
-versions and keys, facts to the cent, aggregates, quality scores), as literals. The landing zone
+``oracle/landing/README.md`` -- and ``oracle/expected.py`` (the staged layer) and
+``oracle/expected_marts.py`` (the star schema) hold what the warehouse must contain, worked out
+on paper from the contract and the docs (staged rows, quarantine reasons, SCD2 versions and
+keys, facts to the cent, aggregates, quality scores), as literals. The landing zone
 has no manifests (the platform must not need them) and a third folder without ``_SUCCESS``
 (never read).
 """
@@ -31,6 +32,7 @@ from ecommerce_assets.runner import materialize_days
 
 from .conftest import definitions
 from .oracle import expected as E
+from .oracle import expected_marts as M
 
 ORACLE = Path(__file__).parent / "oracle"
 FIRST, LAST = date(2024, 3, 4), date(2024, 3, 5)
@@ -81,8 +83,8 @@ def _sk_labels(labels: dict[str, int]) -> dict[int, str]:
     return {sk: label for label, sk in labels.items()}
 
 
-USER = _sk_labels(E.USER_SK)
-PRODUCT = _sk_labels(E.PRODUCT_SK)
+USER = _sk_labels(M.USER_SK)
+PRODUCT = _sk_labels(M.PRODUCT_SK)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -175,8 +177,8 @@ def test_dim_users_scd2(oracle: Oracle) -> None:
         "signup_month, valid_from, valid_to, is_current FROM marts.dim_users "
         "ORDER BY user_sk <> 0, user_id, valid_from"
     )
-    assert [r[0] for r in got] == [E.USER_SK[r[0]] for r in E.DIM_USERS]
-    assert [(USER[r[0]], *r[1:]) for r in got] == E.DIM_USERS
+    assert [r[0] for r in got] == [M.USER_SK[r[0]] for r in M.DIM_USERS]
+    assert [(USER[r[0]], *r[1:]) for r in got] == M.DIM_USERS
 
 
 def test_dim_products_scd2(oracle: Oracle) -> None:
@@ -185,8 +187,8 @@ def test_dim_products_scd2(oracle: Oracle) -> None:
         "price_bucket, supplier_id, valid_from, valid_to, is_current FROM marts.dim_products "
         "ORDER BY product_sk <> 0, product_id, valid_from"
     )
-    assert [r[0] for r in got] == [E.PRODUCT_SK[r[0]] for r in E.DIM_PRODUCTS]
-    assert [(PRODUCT[r[0]], *r[1:]) for r in got] == E.DIM_PRODUCTS
+    assert [r[0] for r in got] == [M.PRODUCT_SK[r[0]] for r in M.DIM_PRODUCTS]
+    assert [(PRODUCT[r[0]], *r[1:]) for r in got] == M.DIM_PRODUCTS
 
 
 def test_dim_payment_method(oracle: Oracle) -> None:
@@ -194,22 +196,22 @@ def test_dim_payment_method(oracle: Oracle) -> None:
         "SELECT payment_method_key, payment_method, payment_type FROM marts.dim_payment_method "
         "ORDER BY 1"
     )
-    assert got == E.DIM_PAYMENT_METHOD
+    assert got == M.DIM_PAYMENT_METHOD
 
 
 def test_dim_date(oracle: Oracle) -> None:
-    assert oracle.rows("SELECT count(*) FROM marts.dim_date") == [(E.DIM_DATE_ROWS,)]
-    keys = ", ".join(str(r[0]) for r in E.DIM_DATE_SAMPLE)
+    assert oracle.rows("SELECT count(*) FROM marts.dim_date") == [(M.DIM_DATE_ROWS,)]
+    keys = ", ".join(str(r[0]) for r in M.DIM_DATE_SAMPLE)
     got = oracle.rows(
         "SELECT date_key, date, year, quarter, month, month_name, iso_year, iso_week, "
         "day_of_week, day_name, is_weekend, is_month_end FROM marts.dim_date "
         f"WHERE date_key IN ({keys}) ORDER BY date_key"
     )
-    assert got == E.DIM_DATE_SAMPLE
+    assert got == M.DIM_DATE_SAMPLE
 
 
 # ---------------------------------------------------------------------------------------------
-# Facts (surrogate keys shown as the version labels of expected.py)
+# Facts (surrogate keys shown as the version labels of expected_marts.py)
 # ---------------------------------------------------------------------------------------------
 
 
@@ -219,7 +221,7 @@ def test_fact_orders(oracle: Oracle) -> None:
         "units, gross, discount, shipping, net, order_amount, is_amount_mismatch, order_ts, "
         "delivery_date FROM marts.fact_orders ORDER BY delivery_date, order_id"
     )
-    assert [(r[0], r[1], USER.get(r[2], r[2]), *r[3:]) for r in got] == E.FACT_ORDERS
+    assert [(r[0], r[1], USER.get(r[2], r[2]), *r[3:]) for r in got] == M.FACT_ORDERS
 
 
 def test_fact_order_items(oracle: Oracle) -> None:
@@ -230,7 +232,7 @@ def test_fact_order_items(oracle: Oracle) -> None:
         "FROM marts.fact_order_items ORDER BY delivery_date, order_item_id"
     )
     labelled = [(*r[:3], PRODUCT.get(r[3], r[3]), USER.get(r[4], r[4]), *r[5:]) for r in got]
-    assert labelled == E.FACT_ORDER_ITEMS
+    assert labelled == M.FACT_ORDER_ITEMS
 
 
 def test_fact_events(oracle: Oracle) -> None:
@@ -240,7 +242,7 @@ def test_fact_events(oracle: Oracle) -> None:
         "FROM marts.fact_events ORDER BY delivery_date, event_id"
     )
     labelled = [(*r[:3], USER.get(r[3], r[3]), PRODUCT.get(r[4], r[4]), *r[5:]) for r in got]
-    assert labelled == E.FACT_EVENTS
+    assert labelled == M.FACT_EVENTS
 
 
 def test_fact_reviews(oracle: Oracle) -> None:
@@ -250,7 +252,7 @@ def test_fact_reviews(oracle: Oracle) -> None:
         "ORDER BY delivery_date, review_id"
     )
     labelled = [(*r[:2], PRODUCT.get(r[2], r[2]), USER.get(r[3], r[3]), *r[4:]) for r in got]
-    assert labelled == E.FACT_REVIEWS
+    assert labelled == M.FACT_REVIEWS
 
 
 # ---------------------------------------------------------------------------------------------
@@ -265,7 +267,7 @@ def test_agg_daily_sales(oracle: Oracle) -> None:
         "new_customers, returning_customers, cancellation_rate, return_rate "
         "FROM marts.agg_daily_sales ORDER BY business_date"
     )
-    assert got == E.AGG_DAILY_SALES
+    assert got == M.AGG_DAILY_SALES
 
 
 def test_agg_conversion_funnel_includes_late_events(oracle: Oracle) -> None:
@@ -275,7 +277,7 @@ def test_agg_conversion_funnel_includes_late_events(oracle: Oracle) -> None:
         "purchase_rate, overall_conversion_rate, late_events "
         "FROM marts.agg_conversion_funnel ORDER BY business_date"
     )
-    assert got == E.AGG_CONVERSION_FUNNEL
+    assert got == M.AGG_CONVERSION_FUNNEL
 
 
 def test_agg_product_performance(oracle: Oracle) -> None:
@@ -284,7 +286,7 @@ def test_agg_product_performance(oracle: Oracle) -> None:
         "average_rating, review_count, return_rate, category_rank "
         "FROM marts.agg_product_performance ORDER BY category, category_rank, product_id"
     )
-    assert [(r[0], PRODUCT.get(r[1], r[1]), *r[2:]) for r in got] == E.AGG_PRODUCT_PERFORMANCE
+    assert [(r[0], PRODUCT.get(r[1], r[1]), *r[2:]) for r in got] == M.AGG_PRODUCT_PERFORMANCE
 
 
 def test_agg_customer_lifetime(oracle: Oracle) -> None:
@@ -294,10 +296,10 @@ def test_agg_customer_lifetime(oracle: Oracle) -> None:
         "recency_score, frequency_score, monetary_score, rfm_segment "
         "FROM marts.agg_customer_lifetime ORDER BY user_id"
     )
-    assert [(r[0], USER.get(r[1], r[1]), *r[2:]) for r in got] == E.AGG_CUSTOMER_LIFETIME
+    assert [(r[0], USER.get(r[1], r[1]), *r[2:]) for r in got] == M.AGG_CUSTOMER_LIFETIME
 
 
-@pytest.mark.parametrize("want", E.DATA_QUALITY, ids=lambda w: f"{w[0]}-{w[1]}")
+@pytest.mark.parametrize("want", M.DATA_QUALITY, ids=lambda w: f"{w[0]}-{w[1]}")
 def test_data_quality_report(oracle: Oracle, want: tuple) -> None:
     got = oracle.rows(
         "SELECT table_name, delivery_date, raw_rows, staged_rows, incomplete_rows, "
