@@ -26,191 +26,64 @@ Screenshots go to ``$ECOMMERCE_SCREENSHOT_DIR`` (``docs/img`` for docs/ui.md) or
 
 from __future__ import annotations
 
-import contextlib
-import csv
 import itertools
-import re
-import subprocess
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import duckdb
 import pytest
 
-from ecommerce_assets.automation import AUTOMATION_SENSOR, LANDING_SENSOR, RELINK_SENSOR
 from ecommerce_assets.generate import generate_landing_zone
 
+from .backfill_platform import (
+    DAYS,
+    FAIL_DAY,
+    FIRST,
+    FUTURE_TS,
+    INSTANCE,
+    LAST,
+    OUTSIDE,
+    WARN_DAY,
+    Backfill,
+    Platform,
+    QueuedProject,
+    checks_of,
+    materialized_ranges,
+    plant_defects,
+    stop_run_launching_sensors,
+    wait_for_daemon,
+    write_project_instance,
+)
 from .test_browser import (  # noqa: F401 (fixtures)
-    WAIT_S,
     WINDOW,
     body_text,
     browser,
-    dismiss_popups,
     no_spinner,
     open_page,
     screenshot,
     shots,
-    show_all_partitions,
 )
-from .webserver import (
-    BIN,
-    HEALTH_TIMEOUT_S,
-    ROOT,
-    START,
-    Project,
-    Webserver,
-    running_webserver,
-    start_daemon,
-    stop_process,
+from .ui_pages import (
+    COLOUR,
+    check_list,
+    click,
+    failing_sample,
+    launch_from_lineage,
+    open_check_day,
+    text_is,
+    wait,
+    watch_until_done,
 )
+from .webserver import BIN, START, running_webserver, start_daemon, stop_process
 
 webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import (  # noqa: E402
-    StaleElementReferenceException,
-    TimeoutException,
-    WebDriverException,
-)
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.common.keys import Keys  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 DAEMON = BIN / "dagster-daemon"
-DAYS = 4
-WARN_DAY = (START + timedelta(days=1)).isoformat()  # raw_orders:unexpected_columns warns
-FAIL_DAY = (START + timedelta(days=2)).isoformat()  # stg_users:dates_in_range fails (blocking)
-FIRST, LAST = WARN_DAY, FAIL_DAY  # the range picked in the launch dialog: days 2-3 of 4
-OUTSIDE = [START.isoformat(), (START + timedelta(days=DAYS - 1)).isoformat()]
-# Without any state change for this long the backfill is stuck: the backfill daemon's iteration
-# (30 s) plus one queued run's start (a new process loading the code) and finish, which take tens
-# of seconds on a loaded 2-core machine, with room to spare.
-STALL_S = 300.0
-POLL_S = 2.0
-DONE = {"COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED"}
-UNFINISHED_RUN = {"QUEUED", "NOT_STARTED", "STARTING", "STARTED", "MANAGED", "CANCELING"}
 TALL = (WINDOW[0], 1700)  # the backfill page lists every asset
 
 pytestmark = pytest.mark.skipif(not DAEMON.exists(), reason="dagster-daemon not installed")
-
-
-class QueuedProject(Project):
-    """A ``Project`` on the project's own instance (run queue, daemon) and bin/_setup's env,
-    its code location with a staging bug."""
-
-    workspace = "ecommerce_assets_tests/faulty_workspace.yaml"
-
-    @property
-    def env(self) -> dict[str, str]:
-        env = {
-            **super().env,
-            "DAGSTER_EVENT_BATCH_SIZE": "100",
-            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
-        }
-        for name in (
-            "ECOMMERCE_ALERT_WEBHOOK",
-            "ECOMMERCE_QUALITY_GATES",
-            "ECOMMERCE_PARTITIONS_END",
-        ):
-            env.pop(name, None)
-        return env
-
-
-@dataclass
-class Platform:
-    project: QueuedProject
-    server: Webserver
-    daemon: subprocess.Popen
-    daemon_log: Path
-
-    def alive(self) -> None:
-        """Fail at once, with the logs, when the daemon or the webserver has exited."""
-        for name, proc in (("dagster-daemon", self.daemon), ("webserver", self.server.process)):
-            if proc.poll() is not None:
-                pytest.fail(f"{name} exited ({proc.returncode}):\n{self.logs()}")
-
-    def logs(self) -> str:
-        daemon = self.daemon_log.read_text(errors="replace") if self.daemon_log.exists() else ""
-        return (
-            f"daemon log tail:\n{daemon[-4000:]}\nwebserver log tail:\n{self.server.logs()[-2000:]}"
-        )
-
-
-FUTURE_TS = f"{(START + timedelta(days=3)).isoformat()} 09:00:00"  # the day after FAIL_DAY
-
-
-def plant_defects(landing: Path) -> None:
-    """Day 2's orders gain an unknown column; day 3's users a user updated the next day."""
-    orders = landing / WARN_DAY / "orders.csv"
-    rows = list(csv.reader(orders.read_text(encoding="utf-8-sig").splitlines()))
-    rows = [[*row, "coupon_code" if i == 0 else "SAVE10"] for i, row in enumerate(rows)]
-    with orders.open("w", newline="", encoding="utf-8") as f:
-        csv.writer(f).writerows(rows)
-    users = landing / FAIL_DAY / "users.csv"
-    text = users.read_text(encoding="utf-8-sig")
-    newline = "\r\n" if "\r\n" in text else "\n"
-    future = f"999,Future Record,future.record@example.com,SE,Stockholm,2023-11-05,{FUTURE_TS}"
-    users.write_text(text.rstrip("\r\n") + newline + future + newline, encoding="utf-8")
-
-
-def write_project_instance(home: Path, storage: Path) -> None:
-    """The project's dagster.yaml, its ``data/dagster`` storage moved under ``storage``."""
-    text = (ROOT / "dagster_home" / "dagster.yaml").read_text()
-    assert "data/dagster" in text and "run_queue" in text, text
-    home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text(text.replace("data/dagster", str(storage / "data/dagster")))
-
-
-SENSORS = """
-query {
-  sensorsOrError(repositorySelector: {repositoryLocationName: "ecommerce_assets",
-                                      repositoryName: "__repository__"}) {
-    ... on Sensors { results { name sensorState { id status } } }
-  }
-}
-"""
-STOP_SENSOR = """
-mutation ($id: String) {
-  stopSensor(id: $id) {
-    __typename
-    ... on StopSensorMutationResult { instigationState { status } }
-    ... on PythonError { message }
-  }
-}
-"""
-INSTANCE = """
-query {
-  instance {
-    runQueueConfig { maxConcurrentRuns }
-    daemonHealth { allDaemonStatuses { daemonType healthy } }
-  }
-}
-"""
-
-
-def stop_run_launching_sensors(server: Webserver) -> None:
-    results = server.graphql(SENSORS)["sensorsOrError"]["results"]
-    states = {s["name"]: s["sensorState"] for s in results}
-    for name in (LANDING_SENSOR, AUTOMATION_SENSOR, RELINK_SENSOR):
-        result = server.graphql(STOP_SENSOR, {"id": states[name]["id"]})["stopSensor"]
-        assert result.get("instigationState", {}).get("status") == "STOPPED", result
-
-
-def wait_for_daemon(platform: Platform) -> None:
-    """Until the daemons that start backfills and queued runs report a heartbeat."""
-    needed = {"BACKFILL", "QUEUED_RUN_COORDINATOR", "SENSOR"}
-    deadline = time.monotonic() + HEALTH_TIMEOUT_S  # a process start-up, like the webserver's
-    while time.monotonic() < deadline:
-        platform.alive()
-        statuses = platform.server.graphql(INSTANCE)["instance"]["daemonHealth"]
-        healthy = {d["daemonType"] for d in statuses["allDaemonStatuses"] if d["healthy"]}
-        if needed <= healthy:
-            return
-        time.sleep(1.0)
-    pytest.fail(f"daemons {needed} not healthy after {HEALTH_TIMEOUT_S:.0f} s\n{platform.logs()}")
 
 
 @pytest.fixture(scope="module")
@@ -233,163 +106,6 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
             yield platform
         finally:
             stop_process(daemon)
-
-
-def click(driver: webdriver.Chrome, xpath: str) -> None:
-    """Click the last element matching ``xpath`` once it exists (by script: no overlay in the
-    way, e.g. the first-visit "Join the Dagster community" dialog)."""
-
-    def found(d: webdriver.Chrome) -> Any:
-        dismiss_popups(d)
-        elements = d.find_elements(By.XPATH, xpath)
-        return elements[-1] if elements else None
-
-    element = wait(driver, found, f"no {xpath}")
-    driver.execute_script("arguments[0].click();", element)
-
-
-def wait(driver: webdriver.Chrome, condition: Callable[[Any], Any], what: str) -> Any:
-    """``WebDriverWait`` for a UI reaction (bounded by ``WAIT_S``), failing with the page."""
-    try:
-        return WebDriverWait(
-            driver,
-            WAIT_S,
-            poll_frequency=0.5,
-            ignored_exceptions=(StaleElementReferenceException,),
-        ).until(condition)
-    except TimeoutException:
-        raise AssertionError(
-            f"{what}: not within {WAIT_S} s on {driver.current_url}\n{body_text(driver)[:3000]}"
-        ) from None
-
-
-def text_is(label: str) -> str:
-    """XPath: the innermost elements whose whole text is ``label``."""
-    assert "'" not in label, label
-    return f"//*[normalize-space()='{label}' and not(*[normalize-space()='{label}'])]"
-
-
-BACKFILLS = """
-query { partitionBackfillsOrError { ... on PartitionBackfills { results { id } } } }
-"""
-BACKFILL = """
-query ($id: String!) {
-  partitionBackfillOrError(backfillId: $id) {
-    __typename
-    ... on PartitionBackfill {
-      status
-      runs { runId status startTime endTime tags { key value } assetSelection { path } }
-    }
-    ... on PythonError { message }
-  }
-}
-"""
-
-
-@dataclass
-class Backfill:
-    id: str
-    status: str
-    runs: list[dict[str, Any]]
-    queued_seen: int  # page loads of the backfill's Runs tab that listed a run as "Queued"
-
-    def tags(self, run: dict[str, Any]) -> dict[str, str]:
-        return {t["key"]: t["value"] for t in run["tags"]}
-
-    def run_of(self, asset: str) -> dict[str, Any]:
-        (run,) = [r for r in self.runs if [asset] in [k["path"] for k in r["assetSelection"]]]
-        return run
-
-
-def backfill_state(server: Webserver, backfill_id: str) -> dict[str, Any]:
-    result = server.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
-    assert result["__typename"] == "PartitionBackfill", result
-    return result
-
-
-def launch_from_lineage(
-    platform: Platform, driver: webdriver.Chrome, folder: Path, assets: int
-) -> str:
-    """**Lineage** → **Materialize all…** → the range → **Launch backfill**; its id."""
-    url = platform.server.url
-    # The UI's "Join the Dagster community" dialog opens on its own on a loopback origin and
-    # takes the keyboard: mark it seen for this instance, as its Skip button does.
-    platform.server.graphql("mutation { setNuxSeen }")
-    open_page(driver, f"{url}/asset-groups", "Global asset lineage", "Materialize all…")
-    click(driver, "//button[normalize-space()='Materialize all…']")
-    title = f"Launch runs to materialize {assets} assets"
-    wait(driver, lambda d: title in body_text(d) and "Partition selection" in body_text(d), title)
-    show_all_partitions(driver, body_text(driver))
-
-    launch = "//button[normalize-space()='Launch backfill']"
-
-    def chosen(d: webdriver.Chrome) -> bool:
-        return "2 partitions" in body_text(d) and d.find_element(By.XPATH, launch).is_enabled()
-
-    # On a loaded machine the dialog can take the keys before it has the partitions (it then
-    # shows "0 partitions"): type the range again, as a user would, until it is taken.
-    for attempt in range(3):
-        dismiss_popups(driver)
-        days = driver.find_element(By.XPATH, "//input[starts-with(@placeholder, 'ex:')]")
-        days.send_keys(Keys.CONTROL, "a")
-        days.send_keys(Keys.DELETE)
-        days.send_keys(f"[{FIRST}...{LAST}]", Keys.ENTER)
-        try:
-            WebDriverWait(driver, WAIT_S / 3, poll_frequency=0.5).until(chosen)
-            break
-        except TimeoutException:
-            if attempt == 2:
-                wait(driver, chosen, "the range's 2 partitions and an enabled Launch backfill")
-    driver.find_element(By.XPATH, text_is(title)).click()  # leave the input: the bar shows it
-    screenshot(driver, folder / "backfill-launch.png")
-
-    before = {
-        b["id"] for b in platform.server.graphql(BACKFILLS)["partitionBackfillsOrError"]["results"]
-    }
-    click(driver, launch)
-    toast = wait(
-        driver,
-        lambda d: re.search(r"Created backfill (\w+)", body_text(d)),
-        "the 'Created backfill' toast",
-    )
-    after = {
-        b["id"] for b in platform.server.graphql(BACKFILLS)["partitionBackfillsOrError"]["results"]
-    }
-    assert after - before == {toast.group(1)}, (before, after)
-    return toast.group(1)
-
-
-def watch_until_done(platform: Platform, driver: webdriver.Chrome, backfill_id: str) -> Backfill:
-    """Reload the backfill's Runs tab until the backfill and all its runs are finished.
-
-    No total deadline: the wait ends when the state waited for is there, fails at once when the
-    daemon or the webserver exits, and fails when nothing changed for ``STALL_S``. Counts the page
-    loads that showed a queued run (the backfill submits several runs at once; the queue starts
-    one at a time).
-    """
-    url = f"{platform.server.url}/runs/b/{backfill_id}?tab=runs"
-    last_change, seen, queued_seen = time.monotonic(), None, 0
-    while True:
-        platform.alive()
-        state = backfill_state(platform.server, backfill_id)
-        runs = sorted((r["runId"], r["status"]) for r in state["runs"])
-        if (state["status"], runs) != seen:
-            seen, last_change = (state["status"], runs), time.monotonic()
-        if state["status"] in DONE and not any(s in UNFINISHED_RUN for _, s in runs):
-            return Backfill(backfill_id, state["status"], state["runs"], queued_seen)
-        if time.monotonic() - last_change > STALL_S:
-            pytest.fail(
-                f"backfill {backfill_id} stuck for {STALL_S:.0f} s: {seen}\n{platform.logs()}"
-            )
-        with contextlib.suppress(WebDriverException):
-            driver.get(url)  # a fresh load: the list as the server has it now
-            with contextlib.suppress(TimeoutException):
-                WebDriverWait(driver, WAIT_S, poll_frequency=0.5).until(
-                    lambda d: "Launched by" in body_text(d)  # the runs list has rendered
-                )
-            if "Queued" in body_text(driver).splitlines():
-                queued_seen += 1
-        time.sleep(POLL_S)
 
 
 @pytest.fixture(scope="module")
@@ -462,25 +178,6 @@ def test_the_backfill_ran_the_chosen_days_one_queued_run_at_a_time(
             assert enqueued, f"run {run['runId']} did not go through the queue"
 
 
-PARTITIONS = """
-query ($key: AssetKeyInput!) {
-  assetNodeOrError(assetKey: $key) {
-    ... on AssetNode {
-      assetPartitionStatuses {
-        ... on TimePartitionStatuses { ranges { status startKey endKey } }
-      }
-    }
-  }
-}
-"""
-
-
-def materialized_ranges(server: Webserver, asset: str) -> list[tuple[str, str]]:
-    node = server.graphql(PARTITIONS, {"key": {"path": [asset]}})["assetNodeOrError"]
-    ranges = node["assetPartitionStatuses"]["ranges"]
-    return [(r["startKey"], r["endKey"]) for r in ranges if r["status"] == "MATERIALIZED"]
-
-
 @pytest.mark.usefixtures("backfill")  # the days it built are what these pages show
 def test_the_chosen_days_show_materialized_and_the_others_missing(
     platform: Platform,
@@ -508,32 +205,6 @@ def test_the_chosen_days_show_materialized_and_the_others_missing(
     assert layers, graph.get_all_asset_keys()
     for asset in layers:
         assert materialized_ranges(platform.server, asset) == [(FIRST, LAST)], asset
-
-
-ICON = "ancestor::*[.//*[@role='img']][1]//*[@role='img']"
-COLOUR = re.compile(r"--icon-color:\s*var\(--color-accent-(\w+)\)")
-
-
-def check_list(
-    driver: webdriver.Chrome, names: list[str]
-) -> dict[str, tuple[str, str, str]] | None:
-    """Each check of the Checks tab's list: (status, icon, icon colour); None until all shown."""
-    rows = {}
-    for name in names:
-        titles = driver.find_elements(By.XPATH, f"//*[@title='{name}']")
-        if not titles:
-            return None
-        title = titles[0]  # the list comes before the selected check's detail
-        icon = title.find_element(By.XPATH, ICON)
-        status = title.find_element(By.XPATH, "..").text.splitlines()[-1]
-        colour = COLOUR.search(icon.get_attribute("style") or "")
-        rows[name] = (status, icon.get_attribute("aria-label"), colour.group(1) if colour else "")
-    return rows
-
-
-def checks_of(platform: Platform, asset: str) -> list[str]:
-    graph = platform.project.definitions().resolve_asset_graph()
-    return sorted(c.name for c in graph.asset_check_keys if c.asset_key == dg.AssetKey(asset))
 
 
 PASSED = ("Succeeded", "check_circle", "green")
@@ -580,45 +251,6 @@ def test_checks_show_their_status_in_the_colour_of_its_severity(
         "stg_users": ("close", "red"),
     }, icons
     screenshot(browser, shots / "backfill-lineage.png")
-
-
-def open_check_day(
-    driver: webdriver.Chrome, server: Webserver, asset: str, check: str, day: str, *, blocking: bool
-) -> list[str]:
-    """Checks tab → the check (its About says whether it blocks) → its Partitions tab → the day:
-    that day's panel, line by line."""
-    open_page(driver, f"{server.url}/assets/{asset}?view=checks", check, settle=no_spinner)
-    click(driver, f"//*[@title='{check}']")
-    about = f"This is a {'blocking' if blocking else 'non-blocking'} asset check."
-
-    def shown(d: webdriver.Chrome) -> bool:
-        text = body_text(d)  # selected: named in the list and in the detail's header
-        return about in text and text.splitlines().count(check) >= 2
-
-    wait(driver, shown, f"{check}'s detail: {about}")
-    click(driver, "//button[@role='tab' and normalize-space()='Partitions']")
-    wait(driver, lambda d: "Passed (1)" in body_text(d) and "Failed (1)" in body_text(d), "days")
-    click(driver, text_is(day))  # the day in the list of partitions (the last match)
-
-    def panel(d: webdriver.Chrome) -> list[str] | None:
-        lines = body_text(d).splitlines()
-        if lines.count(day) < 2 or "rows_failing 1" not in lines:
-            return None
-        return lines[len(lines) - lines[::-1].index(day) - 1 :]  # the day's panel, last
-
-    return wait(driver, panel, f"{asset}:{check} for {day}")
-
-
-def failing_sample(driver: webdriver.Chrome) -> str:
-    """Open ``failing_sample``'s markdown table, return its text, close it."""
-    click(driver, "//a[normalize-space()='[Show Markdown]']")
-    dialog = wait(
-        driver,
-        lambda d: next((e.text for e in d.find_elements(By.CSS_SELECTOR, "[role='dialog']")), None),
-        "the failing_sample dialog",
-    )
-    click(driver, "//button[normalize-space()='Close']")
-    return dialog
 
 
 def test_the_failed_blocking_check_shows_its_day_and_failing_rows(

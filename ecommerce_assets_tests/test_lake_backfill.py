@@ -25,9 +25,9 @@ import pytest
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 
+from .backfill_platform import BACKFILL, DONE, INSTANCE, stop_run_launching_sensors
 from .conftest import START, definitions
 from .lake_support import _admin, differences, drop_database, fresh_lake, pg_settings
-from .test_browser_backfill import BACKFILL, DONE, INSTANCE, stop_run_launching_sensors
 from .webserver import (
     ROOT,
     Project,
@@ -40,7 +40,7 @@ from .webserver import (
 DAYS = 6  # delivered
 BACKFILLED = 5  # days 1-5: a backfill of some of the days, as users launch them
 DAYS_PER_RUN = 2
-STALL_S = 300.0  # no change of the backfill's runs for this long: stuck (see test_browser_backfill)
+STALL_S = 300.0  # no change of the backfill's runs for this long: stuck (see backfill_platform)
 LAUNCH = """
 mutation ($params: LaunchBackfillParams!) {
   launchPartitionBackfill(backfillParams: $params) {
