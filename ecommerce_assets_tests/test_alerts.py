@@ -142,14 +142,14 @@ def test_alert_sensors_report_failed_runs_and_failed_error_checks(
         failure_event = next(
             e for e in failed.all_events if e.event_type_value == "PIPELINE_FAILURE"
         )
-        context = dg.build_run_status_sensor_context(
+        with dg.build_run_status_sensor_context(
             sensor_name=run_failure.name,
             dagster_event=failure_event,
             dagster_instance=instance,
             dagster_run=failed.dagster_run,
             resources=resources,
-        ).for_run_failure()
-        run_failure(context)
+        ).for_run_failure() as context:
+            run_failure(context)
 
         ok = dg.materialize(
             [flaky_table],
@@ -167,14 +167,14 @@ def test_alert_sensors_report_failed_runs_and_failed_error_checks(
         success_event = next(
             e for e in checked.all_events if e.event_type_value == "PIPELINE_SUCCESS"
         )
-        context = dg.build_run_status_sensor_context(
+        with dg.build_run_status_sensor_context(
             sensor_name=check_failure.name,
             dagster_event=success_event,
             dagster_instance=instance,
             dagster_run=checked.dagster_run,
             resources=resources,
-        )
-        check_failure(context)
+        ) as context:
+            check_failure(context)
 
     kinds = [(a["kind"], a.get("check_name")) for a in read_alerts(log)]
     assert kinds == [("run_failure", None), ("check_failure", "flaky_table_has_rows")]

@@ -100,10 +100,10 @@ class Harness:
 
     def tick(self) -> dg.SensorResult | dg.SkipReason:
         """One sensor evaluation; the cursor carries over like the daemon's."""
-        context = dg.build_sensor_context(
+        with dg.build_sensor_context(
             cursor=self.cursor, instance=self.instance, resources=self.resources
-        )
-        result = self.sensor(context)
+        ) as context:
+            result = self.sensor(context)
         if isinstance(result, dg.SensorResult) and result.cursor is not None:
             self.cursor = result.cursor
         return result
@@ -270,10 +270,12 @@ def test_cursor_round_trips() -> None:
 
 
 def schedule_at(h: Harness, when: datetime):
-    context = dg.build_schedule_context(
+    # Entered and exited here: a context left to the garbage collector exits during a later
+    # test, resetting the process's current defs-state storage to this test's closed instance.
+    with dg.build_schedule_context(
         instance=h.instance, scheduled_execution_time=when, resources=h.resources
-    )
-    return h.schedule(context)
+    ) as context:
+        return h.schedule(context)
 
 
 def test_schedule_requests_yesterdays_delivery(h: Harness) -> None:
@@ -307,8 +309,7 @@ def test_schedule_skips_a_delivery_already_processed(h: Harness) -> None:
     assert "already processed" in result.skip_message
 
 
-def test_definitions_wire_jobs_sensors_schedule_and_automation(tmp_path: Path) -> None:
-    h = Harness(tmp_path)
+def test_definitions_wire_jobs_sensors_schedule_and_automation(h: Harness) -> None:
     deliver(h.landing, D1)
     defs = build_definitions(h.settings)
     repo = defs.get_repository_def()

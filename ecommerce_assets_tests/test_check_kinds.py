@@ -219,9 +219,11 @@ def test_a_late_delivery_fails_arrived_by_deadline(
     with project_instance(tmp_path, monkeypatch, batch_size=100) as instance:
 
         def tick(cursor: str | None) -> tuple[str | None, str]:
-            context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-            message = sensor(context).skip_message
-            return context.cursor, message
+            with dg.build_sensor_context(
+                instance=instance, cursor=cursor, resources=resources
+            ) as context:
+                message = sensor(context).skip_message
+                return context.cursor, message
 
         def status() -> list[tuple[str | None, str]]:
             infos = instance.event_log_storage.get_asset_check_partition_info([key])

@@ -91,15 +91,14 @@ def test_a_broken_day_costs_that_day_alone_and_a_fixed_redelivery_completes_it(
         assert any(why in m for m in logged), logged
         _, check_failure = ALERT_SENSORS
         success = next(e for e in result.all_events if e.event_type_value == "PIPELINE_SUCCESS")
-        check_failure(
-            dg.build_run_status_sensor_context(
-                sensor_name=check_failure.name,
-                dagster_event=success,
-                dagster_instance=instance,
-                dagster_run=result.dagster_run,
-                resources={WAREHOUSE: Warehouse(database=str(built.warehouse))},
-            )
-        )
+        with dg.build_run_status_sensor_context(
+            sensor_name=check_failure.name,
+            dagster_event=success,
+            dagster_instance=instance,
+            dagster_run=result.dagster_run,
+            resources={WAREHOUSE: Warehouse(database=str(built.warehouse))},
+        ) as context:
+            check_failure(context)
         (alert,) = read_alerts(log)
         assert alert["check_name"] == "delivery_accepted" and alert["partition"] == str(D2)
         assert why in alert["details"]["delivery"]
