@@ -20,7 +20,6 @@ from pathlib import Path
 
 import dagster as dg
 
-from .contract import SUCCESS_MARKER
 from .landing import parse_day
 from .slices import days_in
 
@@ -38,21 +37,26 @@ def last_partition_day(now: datetime | None = None) -> date:
     return today_utc(now) - timedelta(days=1)
 
 
-def first_complete_delivery(landing_dir: Path) -> date | None:
-    """The oldest day folder with ``_SUCCESS`` (names are listed; no file is read)."""
+def first_delivery_folder(landing_dir: Path) -> date | None:
+    """The oldest day folder, complete or not (names are listed; no file is read).
+
+    A folder without ``_SUCCESS`` is a delivery being written: for the first time, or a loaded
+    day its source is re-delivering (the contract's re-delivery removes ``_SUCCESS`` first).
+    Either way its day belongs to the partitions. Counting only complete folders, a code load
+    while the first day was being re-delivered started the partitions a day later: the loaded
+    day vanished from the UI, and its re-delivery was "before the first day", never loaded
+    until the next load.
+    """
     if not landing_dir.is_dir():
         return None
-    days = sorted(d for d in (parse_day(p.name) for p in landing_dir.iterdir()) if d is not None)
-    for day in days:
-        if (landing_dir / day.isoformat() / SUCCESS_MARKER).is_file():
-            return day
-    return None
+    days = (parse_day(p.name) for p in landing_dir.iterdir() if p.is_dir())
+    return min((d for d in days if d is not None), default=None)
 
 
 def default_first_day(landing_dir: Path, now: datetime | None = None) -> date:
-    """The first partition when ``ECOMMERCE_FIRST_DAY`` is unset: the first complete delivery,
-    else the first day of the demo ``bin/build`` generates (the 366 days ending yesterday)."""
-    found = first_complete_delivery(landing_dir)
+    """The first partition when ``ECOMMERCE_FIRST_DAY`` is unset: the oldest day folder, else
+    the first day of the demo ``bin/build`` generates (the 366 days ending yesterday)."""
+    found = first_delivery_folder(landing_dir)
     if found is not None:
         return found
     return last_partition_day(now) - timedelta(days=DEMO_DAYS - 1)

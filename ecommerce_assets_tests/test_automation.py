@@ -191,6 +191,27 @@ def test_a_redelivery_in_progress_is_neither_requested_nor_lost(h: Harness) -> N
     assert requested(h.tick()) == []
 
 
+def test_a_code_load_while_the_first_day_is_re_delivered_keeps_it_and_runs_its_new_files(
+    h: Harness,
+) -> None:
+    """A re-delivery removes ``_SUCCESS`` first. A code load in that gap must not start the
+    partitions a day later: the loaded day would leave the UI, and its re-delivery would be
+    "before the first day", never loaded until the next load."""
+    deliver(h.landing, D1, mtime=1_700_000_000)
+    deliver(h.landing, D1 + timedelta(days=1))
+    h.tick()
+    h.load(D1, D1 + timedelta(days=1))
+    (h.landing / "2024-01-01" / "_SUCCESS").unlink()  # the source starts re-delivering day 1
+    first = default_first_day(h.landing)  # what a code load reads now
+    assert first == D1
+    h.sensor = build_landing_sensor(
+        build_deliveries_job(), calendar_partitions(first), now=lambda: h.now
+    )
+    assert requested(h.tick()) == []
+    deliver(h.landing, D1, text="1,10,2024-01-01 10:00:00,placed,paypal,4.99,24.99\n")
+    assert requested(h.tick()) == [("2024-01-01", "2024-01-01")]
+
+
 def test_nothing_in_the_landing_zone_skips(h: Harness) -> None:
     assert "every complete delivery is processed (0" in skip_message(h.tick())
     assert "no change" in skip_message(h.tick())
@@ -343,12 +364,15 @@ def test_definitions_wire_jobs_sensors_schedule_and_automation(h: Harness) -> No
 def test_partitions_follow_the_calendar_from_the_first_day(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Open-ended daily partitions: from ECOMMERCE_FIRST_DAY, else the first complete delivery,
-    else the first day of the demo (the 366 days ending yesterday); the last is yesterday (UTC)."""
+    """Open-ended daily partitions: from ECOMMERCE_FIRST_DAY, else the oldest day folder
+    (complete or being written), else the first day of the demo (the 366 days ending
+    yesterday); the last is yesterday (UTC)."""
     landing = tmp_path / "lz"
-    deliver(landing, date(2024, 3, 2), complete=False)  # being written: not the first day
     deliver(landing, date(2024, 3, 3))
     assert default_first_day(landing) == date(2024, 3, 3)
+    (landing / "2024-03-01").write_text("")  # a file named like a day is not a delivery
+    deliver(landing, date(2024, 3, 2), complete=False)  # being written: its day is a partition
+    assert default_first_day(landing) == date(2024, 3, 2)
     now = datetime(2026, 12, 6, 8, tzinfo=UTC)
     assert default_first_day(tmp_path / "empty", now) == date(2025, 12, 5)
     parts = calendar_partitions(date(2024, 3, 3))
