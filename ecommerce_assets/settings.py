@@ -20,8 +20,8 @@ LANDING_ENV = "ECOMMERCE_LANDING_DIR"
 WAREHOUSE_ENV = "ECOMMERCE_WAREHOUSE"
 LOCK_TIMEOUT_ENV = "ECOMMERCE_LOCK_TIMEOUT"
 DAYS_PER_RUN_ENV = "ECOMMERCE_BACKFILL_DAYS_PER_RUN"
-# The first delivery day (the first partition); unset: the first complete delivery in the landing
-# zone when the definitions load, or the first day of the demo when there is none (partitions.py).
+# The first delivery day (the first partition); unset: the oldest day folder in the landing zone
+# when the definitions load, or the first day of the demo when there is none (partitions.py).
 FIRST_DAY_ENV = "ECOMMERCE_FIRST_DAY"
 # The analysts' published copy of the marts (docs/analytics.md): a DuckDB file swapped in by
 # rename after each run, default ``analytics.duckdb`` beside the warehouse (a lake: none unless

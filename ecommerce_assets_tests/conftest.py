@@ -45,6 +45,7 @@ GROUPS: dict[str, set[str]] = {
     "unit": {
         "test_alerts",
         "test_automation",
+        "test_automation_wiring",
         "test_bench",
         "test_catalog_client",
         "test_dimensions",

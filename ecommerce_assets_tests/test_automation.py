@@ -5,7 +5,6 @@ the instance recorded of each day's last raw run (``raw_deliveries``); these tes
 deliveries with tiny folders and record loads as the raw step would: fast and exact.
 """
 
-import os
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -13,103 +12,24 @@ import dagster as dg
 import pytest
 
 from ecommerce_assets.automation import (
-    AUTOMATION_SENSOR,
     DAILY_SCHEDULE,
-    DELIVERIES_JOB,
     LANDING_SENSOR,
     TRIGGER_TAG,
     WAREHOUSE_TAG,
-    after_upstream_condition,
-    build_daily_schedule,
     build_deliveries_job,
     build_landing_sensor,
     dump_cursor,
-    late_data_condition,
     parse_cursor,
 )
-from ecommerce_assets.contract import TABLES
-from ecommerce_assets.definitions import build_definitions
-from ecommerce_assets.deliveries import sort_days
 from ecommerce_assets.partitions import (
     calendar_partitions,
     contiguous_blocks,
     default_first_day,
     partition_bounds,
 )
-from ecommerce_assets.resources import LANDING, LandingZone
 from ecommerce_assets.runner import range_tags
-from ecommerce_assets.settings import Settings, load_settings
 
-D1 = date(2024, 1, 1)
-RANGE_START = "dagster/asset_partition_range_start"
-RANGE_END = "dagster/asset_partition_range_end"
-
-
-def deliver(
-    landing: Path, day: date, *, complete: bool = True, mtime: float | None = None, text: str = ""
-) -> Path:
-    """A fake delivery folder; ``mtime`` pins the ``_SUCCESS`` time (re-deliveries), ``text``
-    changes the files' content."""
-    folder = landing / day.isoformat()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "_SUCCESS").unlink(missing_ok=True)
-    (folder / "orders.csv").write_text(",".join(TABLES["orders"].column_names) + "\n" + text)
-    if complete:
-        marker = folder / "_SUCCESS"
-        marker.write_bytes(b"")
-        if mtime is not None:
-            os.utime(marker, (mtime, mtime))
-    return folder
-
-
-def days(n: int, start: date = D1) -> list[date]:
-    return [start + timedelta(days=i) for i in range(n)]
-
-
-def record_load(instance: dg.DagsterInstance, landing: Path, *loaded: date) -> None:
-    """What the raw step records for days it ran (``raw_deliveries``' day metadata)."""
-    notes = sort_days(landing, list(loaded), TABLES.values()).ledger_notes()
-    for day in loaded:
-        instance.report_runless_asset_event(
-            dg.AssetMaterialization(
-                "raw_deliveries", partition=day.isoformat(), metadata=notes[day]
-            )
-        )
-
-
-class Harness:
-    """A landing zone, calendar partitions from D1, a clock, and the sensor and schedule."""
-
-    def __init__(self, root: Path, now: datetime = datetime(2025, 1, 1, 12, tzinfo=UTC)) -> None:
-        self.landing = root / "landing"
-        self.landing.mkdir()
-        self.settings = Settings(landing_dir=self.landing, warehouse=root / "wh.duckdb")
-        self.partitions = calendar_partitions(D1)
-        self.now = now
-        job = build_deliveries_job()
-        self.sensor = build_landing_sensor(job, self.partitions, now=lambda: self.now)
-        self.schedule = build_daily_schedule(job, self.partitions)
-        # What the sensor and schedule read at each tick (Definitions binds them by name).
-        self.resources = {LANDING: LandingZone(path=str(self.landing))}
-        self.cursor: str | None = None
-        self._instance = dg.instance_for_test()
-        self.instance = self._instance.__enter__()
-
-    def close(self) -> None:
-        self._instance.__exit__(None, None, None)
-
-    def tick(self) -> dg.SensorResult | dg.SkipReason:
-        """One sensor evaluation; the cursor carries over like the daemon's."""
-        with dg.build_sensor_context(
-            cursor=self.cursor, instance=self.instance, resources=self.resources
-        ) as context:
-            result = self.sensor(context)
-        if isinstance(result, dg.SensorResult) and result.cursor is not None:
-            self.cursor = result.cursor
-        return result
-
-    def load(self, *loaded: date) -> None:
-        record_load(self.instance, self.landing, *loaded)
+from .automation_harness import D1, Harness, days, deliver, requested, skip_message
 
 
 @pytest.fixture
@@ -117,28 +37,6 @@ def h(tmp_path: Path):
     harness = Harness(tmp_path)
     yield harness
     harness.close()
-
-
-def requested(result: dg.SensorResult | dg.SkipReason) -> list[tuple[str, str]]:
-    """Each run request as (first day, last day); none for a skip."""
-    if isinstance(result, dg.SkipReason):
-        return []
-    out = []
-    for req in result.run_requests or []:
-        assert req.tags[WAREHOUSE_TAG]
-        assert req.tags[TRIGGER_TAG] == LANDING_SENSOR
-        if req.partition_key:
-            out.append((req.partition_key, req.partition_key))
-        else:
-            out.append((req.tags[RANGE_START], req.tags[RANGE_END]))
-    return out
-
-
-def skip_message(result: dg.SensorResult | dg.SkipReason) -> str:
-    if isinstance(result, dg.SkipReason):
-        return result.skip_message or ""
-    assert not result.run_requests, result.run_requests
-    return result.skip_reason.skip_message if result.skip_reason else ""
 
 
 def test_new_day_is_requested_once(h: Harness) -> None:
@@ -328,58 +226,3 @@ def test_schedule_skips_a_delivery_already_processed(h: Harness) -> None:
     result = schedule_at(h, datetime(2024, 1, 2, 2, tzinfo=UTC))
     assert isinstance(result, dg.SkipReason)
     assert "already processed" in result.skip_message
-
-
-def test_definitions_wire_jobs_sensors_schedule_and_automation(h: Harness) -> None:
-    deliver(h.landing, D1)
-    defs = build_definitions(h.settings)
-    repo = defs.get_repository_def()
-    sensors = {s.name: s for s in repo.sensor_defs}
-    assert set(sensors) >= {LANDING_SENSOR, AUTOMATION_SENSOR}
-    assert {"run_failure_alert", "check_failure_alert"} <= set(sensors)
-    for sensor in sensors.values():
-        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING, sensor.name
-    assert repo.get_schedule_def(DAILY_SCHEDULE).job_name == DELIVERIES_JOB
-    graph = defs.resolve_asset_graph()
-    conditions = {
-        key.to_user_string(): graph.get(key).automation_condition
-        for key in graph.get_all_asset_keys()
-    }
-    # Which asset gets which condition; what each requests is evaluated on a real instance in
-    # test_automation_evaluated.py.
-    unpartitioned = {
-        name for name in conditions if graph.get(dg.AssetKey(name)).partitions_def is None
-    }
-    assert {
-        name for name, c in conditions.items() if c == after_upstream_condition()
-    } == unpartitioned
-    assert {name for name, c in conditions.items() if c == late_data_condition()} == {
-        "agg_conversion_funnel"  # reads the next day's late events
-    }
-    assert conditions["raw_orders"] is None and conditions["stg_orders"] is None
-    job = defs.resolve_job_def(DELIVERIES_JOB)
-    assert set(job.asset_layer.executable_asset_keys) == set(graph.materializable_asset_keys)
-
-
-def test_partitions_follow_the_calendar_from_the_first_day(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Open-ended daily partitions: from ECOMMERCE_FIRST_DAY, else the oldest day folder
-    (complete or being written), else the first day of the demo (the 366 days ending
-    yesterday); the last is yesterday (UTC)."""
-    landing = tmp_path / "lz"
-    deliver(landing, date(2024, 3, 3))
-    assert default_first_day(landing) == date(2024, 3, 3)
-    (landing / "2024-03-01").write_text("")  # a file named like a day is not a delivery
-    deliver(landing, date(2024, 3, 2), complete=False)  # being written: its day is a partition
-    assert default_first_day(landing) == date(2024, 3, 2)
-    now = datetime(2026, 12, 6, 8, tzinfo=UTC)
-    assert default_first_day(tmp_path / "empty", now) == date(2025, 12, 5)
-    parts = calendar_partitions(date(2024, 3, 3))
-    assert parts.end is None  # open-ended: no end fixed when the code location loads
-    assert partition_bounds(parts, now) == (date(2024, 3, 3), date(2026, 12, 5))
-    monkeypatch.setenv("ECOMMERCE_FIRST_DAY", "2024-01-01")
-    assert load_settings().first_day == D1
-    monkeypatch.setenv("ECOMMERCE_FIRST_DAY", "soon")
-    with pytest.raises(ValueError, match="ECOMMERCE_FIRST_DAY"):
-        load_settings()
