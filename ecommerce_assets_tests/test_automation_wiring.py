@@ -15,7 +15,6 @@ from ecommerce_assets.automation import (
     after_upstream_condition,
     late_data_condition,
 )
-from ecommerce_assets.definitions import build_definitions
 from ecommerce_assets.partitions import (
     calendar_partitions,
     default_first_day,
@@ -23,19 +22,13 @@ from ecommerce_assets.partitions import (
 )
 from ecommerce_assets.settings import load_settings
 
-from .automation_harness import D1, Harness, deliver
+from .automation_harness import D1, deliver
+from .conftest import definitions
 
 
-@pytest.fixture
-def h(tmp_path: Path):
-    harness = Harness(tmp_path)
-    yield harness
-    harness.close()
-
-
-def test_definitions_wire_jobs_sensors_schedule_and_automation(h: Harness) -> None:
-    deliver(h.landing, D1)
-    defs = build_definitions(h.settings)
+def test_definitions_wire_jobs_sensors_schedule_and_automation(tmp_path: Path) -> None:
+    deliver(tmp_path / "landing", D1)
+    defs = definitions(tmp_path / "landing", tmp_path / "wh.duckdb")
     repo = defs.get_repository_def()
     sensors = {s.name: s for s in repo.sensor_defs}
     assert set(sensors) >= {LANDING_SENSOR, AUTOMATION_SENSOR}
