@@ -13,6 +13,7 @@ partition (reported, not loaded).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -49,7 +50,10 @@ def first_delivery_folder(landing_dir: Path) -> date | None:
     """
     if not landing_dir.is_dir():
         return None
-    days = (parse_day(p.name) for p in landing_dir.iterdir() if p.is_dir())
+    # ``os.scandir``: the entry's type comes with the listing, no ``stat`` per entry (a landing
+    # zone of years is thousands of folders, listed on every code load and build).
+    with os.scandir(landing_dir) as entries:
+        days = [parse_day(e.name) for e in entries if e.is_dir()]
     return min((d for d in days if d is not None), default=None)
 
 
