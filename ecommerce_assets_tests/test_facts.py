@@ -4,9 +4,11 @@ from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
+import dagster as dg
 import pandas as pd
 import pytest
 
+from ecommerce_assets.checks.marts import FOREIGN_KEYS
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 from ecommerce_assets.transforms.dimensions import (
@@ -211,6 +213,17 @@ def test_facts_keep_every_staged_row_and_link_keys(warehouse: Path) -> None:
         "JOIN staging.stg_reviews s USING (delivery_date, review_id)",
     )
     assert all(n == len(t or "") for n, t in texts)
+
+
+def test_every_dimension_a_facts_keys_reference_is_upstream_of_it(tmp_path: Path) -> None:
+    """A fact's ``foreign_keys_resolve`` check reads each dimension its keys reference, so the
+    asset graph must order those dimensions before the fact: a backfill launches a fact's runs
+    once its parents are materialized. ``dim_date`` was read and not declared, and the lake's
+    split backfill once checked four days of facts before the calendar was written."""
+    graph = definitions(tmp_path / "landing", tmp_path / "w.duckdb").resolve_asset_graph()
+    for fact, keys in FOREIGN_KEYS.items():
+        parents = {key.path[-1] for key in graph.get(dg.AssetKey(fact)).parent_keys}
+        assert {dimension for _, dimension, _ in keys} <= parents, (fact, sorted(parents))
 
 
 def test_as_of_join_across_a_change() -> None:
