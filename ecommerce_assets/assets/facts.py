@@ -23,9 +23,8 @@ _PRODUCTS = ("product_sk", "product_id", "valid_from", "cost")
 # Every fact's ``date_key`` references the calendar, and its ``foreign_keys_resolve`` check reads
 # it, though no fact step loads it (the key is the date's yyyymmdd). Declared so that no fact is
 # built and checked before the calendar: a backfill launches a fact's runs as soon as its parents
-# are materialized, and the lake profile's split backfill once ran the facts of four days beside a
-# run that had not written ``dim_date`` yet (the staged days' materializations were seen partly, so
-# the calendar went to a run of its own), failing every day's foreign-key check.
+# are materialized: the lake profile's split backfill once failed four days' foreign-key checks
+# on right rows, most likely checked before the run that wrote ``dim_date`` (docs/scaling.md).
 _CALENDAR = dg.AssetKey("dim_date")
 
 
