@@ -48,7 +48,6 @@ class QueuedProject(Project):
         env = {
             **super().env,
             "DAGSTER_EVENT_BATCH_SIZE": "100",
-            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
         }
         for name in (
             "ECOMMERCE_ALERT_WEBHOOK",

@@ -3,11 +3,16 @@ the row-count anomaly rule calibrated on generated data.
 
 - A range run records each day's status; re-running clean days leaves a day that still holds its
   defect failed; fixing that day's delivery and re-running it turns it green.
+- While a day runs, the day of an asset still to come in the run is in progress, with the planned
+  events bin/ui's webserver and daemon record.
 - On a clean generated year the anomaly rule raises nothing; a 30 % drop in a busy table (orders
   at scale 20, ~1,100 a day) is caught on every day it is planted.
 """
 
 import csv
+import os
+import subprocess
+import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -15,14 +20,19 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+# Private: the partition statuses the UI's partition bar shows have no public type.
+from dagster._core.storage.partition_status_cache import AssetPartitionStatus
+
+from ecommerce_assets.assets import aggregates as aggregate_assets
 from ecommerce_assets.checks.anomalies import row_count_anomalies
 from ecommerce_assets.contract import TABLE_NAMES
 from ecommerce_assets.generate import generate_landing_zone
 from ecommerce_assets.runner import materialize_days
 
-from .conftest import make_built, project_instance
+from .conftest import ROOT, make_built, project_instance
 
 CHECK = dg.AssetCheckKey(dg.AssetKey("raw_orders"), "unexpected_columns")
+PLANNED_SUBSETS = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 @pytest.fixture
@@ -78,6 +88,62 @@ def test_a_days_check_stays_failed_until_that_day_is_fixed(
     d2 = built.days()[1]
     materialize_days(built.defs, d2, d2, instance=instance, selection=raw)
     assert set(_status(instance, built.defs).values()) == {"SUCCEEDED"}
+
+
+def test_a_day_being_run_shows_in_progress(
+    tmp_path: Path, instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """bin/_setup (bin/ui's webserver and daemon) leaves ``DAGSTER_EMIT_PARTITION_SUBSET_IN_
+    PLANNED_EVENTS`` unset, and with Dagster's per-partition planned events a day's run shows the
+    day of an asset still to come as in progress, one already written as materialized: what the
+    UI's partition bar shows and the automation's in_progress guards read. With the setting (it
+    was bin/_setup's) Dagster 1.13 reported no partition of a run in progress."""
+    env = {k: v for k, v in os.environ.items() if k not in {PLANNED_SUBSETS, "ECOMMERCE_PROFILE"}}
+    shown = subprocess.run(
+        ["bash", "-c", f'source bin/_setup >/dev/null; echo "${{{PLANNED_SUBSETS}-unset}}"'],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert shown == "unset"
+    monkeypatch.delenv(PLANNED_SUBSETS)  # the project's instance, as bin/ui's processes have it
+    built = make_built(tmp_path / "zone", days=1, scale=0.02, seed=3, clean=True)
+    reached, release = threading.Event(), threading.Event()
+    real = aggregate_assets.build_agg_conversion_funnel
+
+    def held(*args: object) -> object:  # the funnel's step waits while the statuses are read
+        reached.set()
+        release.wait(120)
+        return real(*args)
+
+    monkeypatch.setattr(aggregate_assets, "build_agg_conversion_funnel", held)
+    done: list[bool] = []
+    run = threading.Thread(
+        target=lambda: done.append(
+            materialize_days(built.defs, built.first, built.first, instance=instance).success
+        )
+    )
+    run.start()
+    try:
+        assert reached.wait(120), "the run did not reach the funnel's step"
+        day = built.first.isoformat()
+        graph = built.defs.resolve_asset_graph()
+        status = {
+            asset: instance.get_status_by_partition(
+                dg.AssetKey(asset), [day], graph.get(dg.AssetKey(asset)).partitions_def
+            )[day]
+            for asset in ("fact_events", "agg_conversion_funnel")
+        }
+    finally:
+        release.set()
+        run.join()
+    assert status == {
+        "fact_events": AssetPartitionStatus.MATERIALIZED,
+        "agg_conversion_funnel": AssetPartitionStatus.IN_PROGRESS,
+    }
+    assert done == [True]
 
 
 def _counts(landing: Path, table: str) -> dict[date, int]:

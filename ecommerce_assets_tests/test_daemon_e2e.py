@@ -238,6 +238,8 @@ def running_platform(root: Path, *, days: int) -> Iterator[Platform]:
         "PATH": f"{DAEMON.parent}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     env.pop("ECOMMERCE_ALERT_WEBHOOK", None)
+    # As bin/ui's daemon has it (an in-process build earlier in the session may have set it here).
+    env.pop("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", None)
     platform = Platform(root, source, landing, warehouse, home, root / "daemon.log", workspace, env)
     with platform.instance() as instance:  # create the storage first: no migration race
         instance.get_runs(limit=1)

@@ -81,7 +81,6 @@ class LakeProject(Project):
             "ECOMMERCE_BACKFILL_DAYS_PER_RUN": str(DAYS_PER_RUN),
             "ECOMMERCE_ALERT_LOG": str(self.root / "alerts.jsonl"),
             "DAGSTER_EVENT_BATCH_SIZE": "100",
-            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "1",
         }
 
 

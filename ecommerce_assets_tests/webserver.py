@@ -79,8 +79,15 @@ class Project:
 
     @property
     def env(self) -> dict[str, str]:
+        # Dagster's planned-events setting is the build's, set in this process by an in-process
+        # build earlier in the session; the webserver and daemon of bin/ui do not have it.
+        inherited = {
+            k: v
+            for k, v in os.environ.items()
+            if k != "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+        }
         return {
-            **os.environ,
+            **inherited,
             "DAGSTER_HOME": str(self.home),
             "ECOMMERCE_LANDING_DIR": str(self.landing),
             "ECOMMERCE_WAREHOUSE": str(self.warehouse),
