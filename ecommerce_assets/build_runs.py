@@ -23,12 +23,13 @@ from .partitions import contiguous_blocks
 from .runner import range_tags, stream_days
 from .settings import Settings
 
-# A single-run backfill of N days otherwise logs N "materialization planned" events per asset,
-# one SQLite write each: for the 366-day build that was ~10,000 writes and about a third of its
-# time. With this Dagster setting each asset logs one event for the whole range (the trade-off:
-# the partitions of a failed range run show as missing, not failed, in the UI, the run shows the
-# failure; and no day of the run shows in progress while it runs). Set for the build's own run
-# only: bin/ui's webserver and daemon keep the per-partition events (docs/scaling.md).
+# A single-run backfill of N days otherwise logs N "materialization planned" events per asset:
+# for the 366-day build ~10,000 events, about a third of its time before they were batched, 2.9 s
+# of 35.9 now (bench/results/planned-events-scale-1.md). With this Dagster setting each asset
+# logs one event for the whole range (the trade-off: the partitions of a failed range run show
+# as missing, not failed, in the UI, the run shows the failure; and no day of the run shows in
+# progress while it runs). Set for the build's own run only: bin/ui's webserver and daemon keep
+# the per-partition events (docs/scaling.md).
 PLANNED_EVENTS_ENV = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 # With this Dagster setting a step's per-partition materializations (and a run's planned events)
 # reach the event log in batches of this size, one transaction per SQLite shard each in
